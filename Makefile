@@ -1,0 +1,58 @@
+# vidan: the two commands people need.
+#   make run    install what is missing, build, start the main job
+#   make check  install what is missing, build, run every test
+#               (release -Werror build, ASan+UBSan build, fuzz smoke)
+# Everything builds out of tree with CMake; this file only sequences steps.
+
+JOBS    ?= $(shell nproc)
+BUILD   ?= build
+ASAN    ?= build-asan
+FUZZB   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build run check test asan-test fuzz fuzz-build clean bench sample
+
+all: build
+
+deps:
+	scripts/deps all
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVD_WERROR=ON >/dev/null
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: deps build
+	scripts/run-main
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DVD_WERROR=ON -DVD_ASAN=ON -DVD_UBSAN=ON >/dev/null
+
+asan-test: $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  VD_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+
+$(FUZZB)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZB) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVD_FUZZ=ON -DVD_TESTS=OFF >/dev/null
+
+fuzz-build: $(FUZZB)/CMakeCache.txt
+	cmake --build $(FUZZB) -j $(JOBS)
+
+fuzz: fuzz-build
+	scripts/fuzz-run $(FUZZB) $(FUZZ_SECONDS)
+
+check: deps
+	$(MAKE) test
+	$(MAKE) asan-test
+	$(MAKE) fuzz
+
+bench: build
+	bench/run-all
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZB)
