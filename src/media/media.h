@@ -122,7 +122,8 @@ struct vd_video_want {
   int max_side;       /* if > 0 and width,height are 0: scale so the longer
                          side equals max_side (never upscales) */
   enum vd_pix fmt;
-  int no_rotate;      /* 1 = keep coded orientation (cheaper when it doesn't matter) */
+  int no_rotate;      /* 1 = coded geometry: no rotation and no sample-aspect
+                         correction (cheaper, for analyses that don't care) */
 };
 
 struct vd_frame {
@@ -193,6 +194,15 @@ const char *vd_media_warning(const struct vd_media *m, int i);
 
 /* Frames delivered from the video decoder during the run. */
 int64_t vd_media_decoded_frames(const struct vd_media *m);
+
+/*
+ * 1 when the run ended before the declared end of the media or hit decode
+ * errors: the results cover only part of the file (truncated or corrupt
+ * input). The CLI turns this into a distinct non-zero exit status.
+ */
+int vd_media_incomplete(const struct vd_media *m);
+/* Time of the last decoded video frame or audio sample, seconds. */
+double vd_media_decoded_until(const struct vd_media *m);
 
 /* ---- pixel helpers -------------------------------------------------------- */
 

@@ -1,0 +1,15 @@
+/*
+ * registry.h: the analysis definitions that registry.c lists. Private to
+ * src/analyze and the tests; everyone else goes through vd_analysis_find().
+ */
+#ifndef VD_ANALYZE_REGISTRY_H
+#define VD_ANALYZE_REGISTRY_H
+
+#include "analyze/analyze.h"
+
+extern const struct vd_analysis_def vd_analysis_probe;
+
+/* probe's JSON, reusable by the API's upload response. Caller owns it. */
+json_t *vd_probe_json(const struct vd_media_info *in);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * run.c: executes a set of analyses over one decode pass.
+ *
+ * DESIGN
+ * - vd_run_new() validates everything a user can get wrong (names, params)
+ *   before any file is touched, so the API can answer 400 synchronously.
+ * - The requested names are closed over their dependencies and ordered
+ *   depth-first, so each analysis runs after what it depends on.
+ * - vd_run_exec(): open media → init() each (they subscribe) → one
+ *   vd_media_run() → finish() each in order → assemble the result. If one
+ *   analysis fails the run fails with its name in the message: a partial
+ *   result set would be mistaken for a complete one.
+ * - Cancellation: a flag checked by every frame trampoline, by the media
+ *   progress hook, and by long finish() steps through vd_actx_canceled().
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#define VD_MAX_ANALYSES 64
+
+struct vd_actx {
+  struct vd_run *run;
+  const struct vd_analysis_def *def;
+  void *priv;
+  json_t *params;    /* resolved */
+  json_t *result;    /* after finish */
+  json_t *artifacts; /* array of file names */
+  double seconds;    /* time spent in callbacks and finish */
+  int inited;
+  int slot;          /* index among finish-progress slots */
+};
+
+struct vd_run {
+  char *input;
+  char *outdir;
+  struct vd_media_limits lim;
+  vd_run_progress_fn progress;
+  void *progress_opaque;
+  struct vd_actx ctx[VD_MAX_ANALYSES];
+  size_t n;
+  struct vd_media *media;
+  atomic_int cancel;
+  json_t *warnings;
+  struct vd_err *err;
+  int has_pass;
+  double last_frac;
+};
+
+/* ---- planning ----------------------------------------------------------- */
+
+static int add_with_deps(struct vd_run *r, const char *name, int depth, const char *wanted_by,
+                         struct vd_err *err) {
+  const struct vd_analysis_def *def = vd_analysis_find(name);
+  if (!def) {
+    char *names = vd_analysis_names();
+    int ret = wanted_by ? vd_err_set(err, VD_ERR_INTERNAL, "analysis %s depends on unknown %s",
+                                     wanted_by, name)
+                        : vd_err_set(err, VD_ERR_INVALID, "unknown analysis '%s' (valid: %s)",
+                                     name, names);
+    free(names);
+    return ret;
+  }
+  for (size_t i = 0; i < r->n; i++)
+    if (r->ctx[i].def == def)
+      return 0;
+  VD_ASSERT(depth < 16); /* a dependency cycle in the table is a bug */
+  for (const char *const *d = def->deps; d && *d; d++) {
+    int ret = add_with_deps(r, *d, depth + 1, def->name, err);
+    if (ret < 0)
+      return ret;
+  }
+  if (r->n >= VD_MAX_ANALYSES)
+    return vd_err_set(err, VD_ERR_INVALID, "too many analyses");
+  struct vd_actx *c = &r->ctx[r->n++];
+  c->run = r;
+  c->def = def;
+  return 0;
+}
+
+int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *err) {
+  struct vd_run *r = vd_xcalloc(1, sizeof(*r));
+  int ret = 0;
+  *out = NULL;
+  if (!o->input || !o->n_analyses) {
+    ret = vd_err_set(err, VD_ERR_INVALID, "no input or no analyses given");
+    goto out;
+  }
+  r->input = vd_xstrdup(o->input);
+  r->outdir = o->outdir ? vd_xstrdup(o->outdir) : NULL;
+  if (o->limits)
+    r->lim = *o->limits;
+  else
+    vd_media_limits_default(&r->lim);
+  r->progress = o->progress;
+  r->progress_opaque = o->progress_opaque;
+  r->warnings = json_array();
+  if (o->params && !json_is_object(o->params)) {
+    ret = vd_err_set(err, VD_ERR_INVALID, "params must be an object of analysis name -> object");
+    goto out;
+  }
+  for (size_t i = 0; i < o->n_analyses; i++)
+    if ((ret = add_with_deps(r, o->analyses[i], 0, NULL, err)) < 0)
+      goto out;
+  /* Params for analyses that are not part of this run are a user mistake. */
+  const char *key;
+  json_t *val;
+  json_object_foreach(o->params, key, val) {
+    size_t i = 0;
+    while (i < r->n && strcmp(r->ctx[i].def->name, key))
+      i++;
+    if (i == r->n) {
+      ret = vd_err_set(err, VD_ERR_INVALID, "params given for '%s', which is not in this run", key);
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    if ((ret = vd_params_resolve(c->def, json_object_get(o->params, c->def->name), &c->params, err)) < 0)
+      goto out;
+    c->artifacts = json_array();
+    c->slot = (int)i;
+  }
+  *out = r;
+  r = NULL;
+out:
+  vd_run_free(r);
+  return ret;
+}
+
+void vd_run_free(struct vd_run *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    if (c->def->uninit && c->inited)
+      c->def->uninit(c);
+    free(c->priv);
+    json_decref(c->params);
+    json_decref(c->result);
+    json_decref(c->artifacts);
+  }
+  vd_media_free(r->media);
+  json_decref(r->warnings);
+  free(r->input);
+  free(r->outdir);
+  free(r);
+}
+
+void vd_run_cancel(struct vd_run *r) { atomic_store(&r->cancel, 1); }
+
+/* ---- progress ----------------------------------------------------------- */
+
+/* The decode pass covers [0, 0.9] of the run when there is one; each
+ * analysis's finish() owns an equal share of the rest. */
+static void emit(struct vd_run *r, double frac, const char *stage) {
+  if (!r->progress)
+    return;
+  if (frac < r->last_frac)
+    frac = r->last_frac; /* never go backwards */
+  r->last_frac = frac;
+  r->progress(r->progress_opaque, frac, stage);
+}
+
+static int pass_progress(void *opaque, double frac) {
+  struct vd_run *r = opaque;
+  emit(r, frac * (r->has_pass ? 0.9 : 0.0), "decoding");
+  return atomic_load(&r->cancel);
+}
+
+void vd_actx_progress(struct vd_actx *c, double fraction, const char *stage) {
+  struct vd_run *r = c->run;
+  double base = r->has_pass ? 0.9 : 0.0, share = (1.0 - base) / (double)r->n;
+  fraction = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+  char buf[160];
+  snprintf(buf, sizeof(buf), "%s: %s", c->def->name, stage ? stage : "");
+  emit(r, base + share * (c->slot + fraction), buf);
+}
+
+int vd_actx_canceled(struct vd_actx *c) { return atomic_load(&c->run->cancel); }
+
+/* ---- context accessors -------------------------------------------------- */
+
+void *vd_actx_priv(struct vd_actx *c) { return c->priv; }
+const struct vd_media_info *vd_actx_media_info(struct vd_actx *c) {
+  return vd_media_info(c->run->media);
+}
+const char *vd_actx_input_path(struct vd_actx *c) { return c->run->input; }
+struct vd_err *vd_actx_err(struct vd_actx *c) { return c->run->err; }
+const struct vd_media_limits *vd_actx_limits(struct vd_actx *c) { return &c->run->lim; }
+
+static json_t *param(struct vd_actx *c, const char *name) {
+  json_t *v = json_object_get(c->params, name);
+  VD_ASSERT(v); /* asking for an undeclared parameter is a bug */
+  return v;
+}
+long long vd_actx_int(struct vd_actx *c, const char *name) {
+  return (long long)json_number_value(param(c, name));
+}
+double vd_actx_num(struct vd_actx *c, const char *name) { return json_number_value(param(c, name)); }
+int vd_actx_bool(struct vd_actx *c, const char *name) { return json_is_true(param(c, name)); }
+const char *vd_actx_str(struct vd_actx *c, const char *name) {
+  return json_string_value(param(c, name));
+}
+
+json_t *vd_actx_dep_result(struct vd_actx *c, const char *name) {
+  for (const char *const *d = c->def->deps; d && *d; d++) {
+    if (strcmp(*d, name))
+      continue;
+    for (size_t i = 0; i < c->run->n; i++)
+      if (!strcmp(c->run->ctx[i].def->name, name))
+        return c->run->ctx[i].result;
+  }
+  return NULL;
+}
+
+char *vd_actx_artifact_path(struct vd_actx *c, const char *name) {
+  if (!c->run->outdir)
+    return NULL;
+  VD_ASSERT(!strchr(name, '/') && name[0] != '.'); /* names come from code, not users */
+  json_array_append_new(c->artifacts, json_string(name));
+  return vd_xasprintf("%s/%s", c->run->outdir, name);
+}
+
+void vd_actx_warn(struct vd_actx *c, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (json_array_size(c->run->warnings) < 256)
+    json_array_append_new(c->run->warnings, json_sprintf("%s: %s", c->def->name, buf));
+}
+
+/* ---- the pass ------------------------------------------------------------- */
+
+static int on_video(void *opaque, const struct vd_frame *f) {
+  struct vd_actx *c = opaque;
+  if (atomic_load(&c->run->cancel))
+    return VD_ERR_CANCELED;
+  double t0 = vd_now();
+  int ret = c->def->video(c, f);
+  c->seconds += vd_now() - t0;
+  return ret;
+}
+
+static int on_audio(void *opaque, const struct vd_audio_chunk *a) {
+  struct vd_actx *c = opaque;
+  if (atomic_load(&c->run->cancel))
+    return VD_ERR_CANCELED;
+  double t0 = vd_now();
+  int ret = c->def->audio(c, a);
+  c->seconds += vd_now() - t0;
+  return ret;
+}
+
+int vd_actx_want_video(struct vd_actx *c, const struct vd_video_want *w) {
+  VD_ASSERT(c->def->video);
+  int ret = vd_media_want_video(c->run->media, w, on_video, c);
+  if (ret == VD_ERR_NO_STREAM)
+    return vd_err_set(c->run->err, ret, "%s needs a video stream, and %s has none", c->def->name,
+                      c->run->input);
+  c->run->has_pass = 1;
+  return ret;
+}
+
+int vd_actx_want_audio(struct vd_actx *c, const struct vd_audio_want *w) {
+  VD_ASSERT(c->def->audio);
+  int ret = vd_media_want_audio(c->run->media, w, on_audio, c);
+  if (ret == VD_ERR_NO_STREAM)
+    return vd_err_set(c->run->err, ret, "%s needs an audio stream, and %s has none", c->def->name,
+                      c->run->input);
+  c->run->has_pass = 1;
+  return ret;
+}
+
+int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
+  int ret = 0;
+  *result = NULL;
+  r->err = err;
+  if (r->outdir && (ret = vd_mkdirs(r->outdir)) < 0) {
+    ret = vd_err_set(err, ret, "cannot create output folder %s: %s", r->outdir, vd_strerror(ret));
+    goto out;
+  }
+  emit(r, 0, "opening");
+  if ((ret = vd_media_open(&r->media, r->input, &r->lim, err)) < 0)
+    goto out;
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    c->priv = c->def->priv_size ? vd_xcalloc(1, c->def->priv_size) : NULL;
+    c->inited = 1;
+    if (c->def->init && (ret = c->def->init(c)) < 0) {
+      vd_err_set(err, ret, "%s: %s", c->def->name, vd_strerror(ret));
+      goto out;
+    }
+  }
+  if ((ret = vd_media_run(r->media, pass_progress, r, err)) < 0)
+    goto out;
+  if (atomic_load(&r->cancel)) {
+    ret = vd_err_set(err, VD_ERR_CANCELED, "canceled");
+    goto out;
+  }
+  for (int i = 0; i < vd_media_warning_count(r->media); i++)
+    json_array_append_new(r->warnings, json_string(vd_media_warning(r->media, i)));
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    double t0 = vd_now();
+    vd_actx_progress(c, 0, "finishing");
+    if (c->def->finish && (ret = c->def->finish(c, &c->result)) < 0) {
+      vd_err_set(err, ret, "%s: %s", c->def->name, vd_strerror(ret));
+      goto out;
+    }
+    if (!c->result)
+      c->result = json_null();
+    c->seconds += vd_now() - t0;
+    if (atomic_load(&r->cancel)) {
+      ret = vd_err_set(err, VD_ERR_CANCELED, "canceled");
+      goto out;
+    }
+  }
+  json_t *results = json_object(), *arts = json_object(), *timings = json_object();
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    json_object_set(results, c->def->name, c->result);
+    if (json_array_size(c->artifacts))
+      json_object_set(arts, c->def->name, c->artifacts);
+    json_object_set_new(timings, c->def->name, json_real(round(c->seconds * 1000) / 1000));
+  }
+  *result = json_pack("{s:s, s:o, s:o, s:O, s:o, s:b, s:I}", "input", r->input, "results", results,
+                      "artifacts", arts, "warnings", r->warnings, "timings", timings, "incomplete",
+                      vd_media_incomplete(r->media), "decoded_frames",
+                      (json_int_t)vd_media_decoded_frames(r->media));
+  emit(r, 1.0, "done");
+out:
+  r->err = NULL;
+  return ret;
+}

@@ -1,0 +1,254 @@
+/*
+ * convert.c: the per-frame view cache. A "view" is the decoded picture at a
+ * given (size, pixel format, rotation). Each distinct view owns one
+ * SwsContext and one set of buffers for the whole run; a view is computed at
+ * most once per decoded frame (tracked by serial), however many subscribers
+ * ask for it. Memory is therefore one buffer set per distinct request.
+ *
+ * HSV follows OpenCV's 8-bit BGR2HSV arithmetic (fixed point, 12-bit shift,
+ * H halved into [0,180)), because the scene detectors' thresholds were tuned
+ * by PySceneDetect users on exactly those numbers.
+ */
+#include <libavutil/imgutils.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "media/media_int.h"
+
+#define HSV_SHIFT 12
+static int sdiv[256], hdiv[256];
+static pthread_once_t hsv_once = PTHREAD_ONCE_INIT;
+
+static void hsv_tables(void) {
+  sdiv[0] = hdiv[0] = 0;
+  for (int i = 1; i < 256; i++) {
+    sdiv[i] = (int)lrint((255 << HSV_SHIFT) / (double)i);
+    hdiv[i] = (int)lrint((180 << HSV_SHIFT) / (6.0 * i));
+  }
+}
+
+/* In place: packed BGR -> packed HSV (OpenCV semantics). */
+static void bgr_to_hsv(uint8_t *p, int linesize, int w, int h) {
+  pthread_once(&hsv_once, hsv_tables);
+  const int round = 1 << (HSV_SHIFT - 1);
+  for (int y = 0; y < h; y++) {
+    uint8_t *q = p + (size_t)y * linesize;
+    for (int x = 0; x < w; x++, q += 3) {
+      int b = q[0], g = q[1], r = q[2];
+      int v = r > g ? r : g;
+      v = v > b ? v : b;
+      int mn = r < g ? r : g;
+      mn = mn < b ? mn : b;
+      int diff = v - mn;
+      int s = (diff * sdiv[v] + round) >> HSV_SHIFT;
+      int hh;
+      if (v == r)
+        hh = g - b;
+      else if (v == g)
+        hh = b - r + 2 * diff;
+      else
+        hh = r - g + 4 * diff;
+      hh = (hh * hdiv[diff] + round) >> HSV_SHIFT;
+      if (hh < 0)
+        hh += 180;
+      q[0] = (uint8_t)hh;
+      q[1] = (uint8_t)s;
+      q[2] = (uint8_t)v;
+    }
+  }
+}
+
+/* Rotate one plane clockwise by rot degrees; (w, h) is the source size. */
+static void rotate_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, int w, int h, int bpp,
+                         int rot) {
+  for (int y = 0; y < h; y++) {
+    const uint8_t *s = src + (size_t)y * sls;
+    for (int x = 0; x < w; x++, s += bpp) {
+      int dx, dy;
+      if (rot == 90) {
+        dx = h - 1 - y;
+        dy = x;
+      } else if (rot == 180) {
+        dx = w - 1 - x;
+        dy = h - 1 - y;
+      } else { /* 270 */
+        dx = y;
+        dy = w - 1 - x;
+      }
+      memcpy(dst + (size_t)dy * dls + (size_t)dx * bpp, s, (size_t)bpp);
+    }
+  }
+}
+
+static enum AVPixelFormat av_fmt(enum vd_pix f) {
+  switch (f) {
+  case VD_PIX_GRAY8:
+    return AV_PIX_FMT_GRAY8;
+  case VD_PIX_RGB24:
+    return AV_PIX_FMT_RGB24;
+  case VD_PIX_BGR24:
+  case VD_PIX_HSV24:
+    return AV_PIX_FMT_BGR24;
+  case VD_PIX_YUV420P:
+    return AV_PIX_FMT_YUV420P;
+  case VD_PIX_YUVJ420P:
+    return AV_PIX_FMT_YUVJ420P;
+  default:
+    return AV_PIX_FMT_NONE;
+  }
+}
+
+static int clamp_dim(long v) { return v < 1 ? 1 : (v > 65535 ? 65535 : (int)v); }
+
+void vd_video_want_size(const struct vd_video_want *w, int src_w, int src_h, int *ow, int *oh) {
+  int W = w->width, H = w->height;
+  if (src_w < 1)
+    src_w = 1;
+  if (src_h < 1)
+    src_h = 1;
+  if (W > 0 && H > 0) {
+    /* exact */
+  } else if (W > 0) {
+    H = clamp_dim(lround((double)W * src_h / src_w));
+  } else if (H > 0) {
+    W = clamp_dim(lround((double)H * src_w / src_h));
+  } else if (w->max_side > 0 && (src_w > w->max_side || src_h > w->max_side)) {
+    double f = (double)(src_w > src_h ? src_w : src_h) / w->max_side;
+    W = clamp_dim(lround(src_w / f));
+    H = clamp_dim(lround(src_h / f));
+  } else {
+    W = src_w;
+    H = src_h;
+  }
+  *ow = W;
+  *oh = H;
+}
+
+/* Source geometry as the view sees it: coded, or displayed (SAR + rotation). */
+static void view_geometry(struct vd_media *m, const AVFrame *src, const struct vd_video_want *w,
+                          int *gw, int *gh, int *rot) {
+  *rot = 0;
+  *gw = src->width;
+  *gh = src->height;
+  if (w->no_rotate || m->vst < 0)
+    return;
+  const struct vd_stream_info *si = &m->info.streams[m->vst];
+  if (si->sar_num > 0 && si->sar_den > 0 && si->sar_num != si->sar_den)
+    *gw = clamp_dim(lround((double)src->width * si->sar_num / si->sar_den));
+  *rot = si->rotation;
+  if (*rot == 90 || *rot == 270) {
+    int t = *gw;
+    *gw = *gh;
+    *gh = t;
+  }
+}
+
+static void view_release(struct view *v) {
+  sws_freeContext(v->sws);
+  v->sws = NULL;
+  av_freep(&v->a[0]);
+  av_freep(&v->b[0]);
+}
+
+void vd__views_free(struct vd_media *m) {
+  for (int i = 0; i < m->nviews; i++)
+    view_release(&m->views[i]);
+  m->nviews = 0;
+}
+
+/* (Re)builds the scaler and buffers when the source geometry changes. */
+static int view_prepare(struct view *v, const AVFrame *src) {
+  if (v->sws && v->src_w == src->width && v->src_h == src->height && v->src_fmt == src->format)
+    return 0;
+  view_release(v);
+  int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
+  int ph = (v->rot == 90 || v->rot == 270) ? v->w : v->h;
+  enum AVPixelFormat df = av_fmt(v->fmt);
+  /* Fast bilinear when shrinking: it samples like OpenCV's INTER_LINEAR
+   * (which the scene thresholds were tuned on) and costs per output pixel,
+   * not per source pixel, which keeps 1080p analysis near decode speed. */
+  int flags = (pw * ph < src->width * src->height) ? SWS_FAST_BILINEAR : SWS_BICUBIC;
+  v->sws = sws_getContext(src->width, src->height, src->format, pw, ph, df, flags, NULL, NULL, NULL);
+  if (!v->sws)
+    return VD_ERR_UNSUPPORTED;
+  if (av_image_alloc(v->a, v->als, pw, ph, df, 32) < 0)
+    return VD_ERR_INTERNAL;
+  if (v->rot && av_image_alloc(v->b, v->bls, v->w, v->h, df, 32) < 0)
+    return VD_ERR_INTERNAL;
+  v->src_w = src->width;
+  v->src_h = src->height;
+  v->src_fmt = src->format;
+  v->serial = -1;
+  return 0;
+}
+
+static void view_convert(struct view *v, const AVFrame *src) {
+  int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
+  int ph = (v->rot == 90 || v->rot == 270) ? v->w : v->h;
+  sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, v->a, v->als);
+  if (v->rot) {
+    int bpp = vd_pix_bpp(v->fmt);
+    if (bpp) {
+      rotate_plane(v->a[0], v->als[0], v->b[0], v->bls[0], pw, ph, bpp, v->rot);
+    } else { /* planar 4:2:0 */
+      rotate_plane(v->a[0], v->als[0], v->b[0], v->bls[0], pw, ph, 1, v->rot);
+      for (int p = 1; p < 3; p++)
+        rotate_plane(v->a[p], v->als[p], v->b[p], v->bls[p], (pw + 1) / 2, (ph + 1) / 2, 1, v->rot);
+    }
+  }
+  if (v->fmt == VD_PIX_HSV24)
+    bgr_to_hsv(v->rot ? v->b[0] : v->a[0], v->rot ? v->bls[0] : v->als[0], v->w, v->h);
+}
+
+int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
+                 struct vd_frame *out) {
+  if ((unsigned)w->fmt >= VD_PIX_COUNT)
+    return VD_ERR_INVALID;
+  int gw, gh, rot, ow, oh;
+  view_geometry(m, src, w, &gw, &gh, &rot);
+  vd_video_want_size(w, gw, gh, &ow, &oh);
+  struct view *v = NULL;
+  for (int i = 0; i < m->nviews; i++) {
+    struct view *c = &m->views[i];
+    if (c->w == ow && c->h == oh && c->fmt == w->fmt && c->rot == rot) {
+      v = c;
+      break;
+    }
+  }
+  if (!v) {
+    if (m->nviews >= VD_MAX_VIEWS)
+      return VD_ERR_LIMIT;
+    v = &m->views[m->nviews++];
+    memset(v, 0, sizeof(*v));
+    v->w = ow;
+    v->h = oh;
+    v->fmt = w->fmt;
+    v->rot = rot;
+    v->serial = -1;
+  }
+  int ret = view_prepare(v, src);
+  if (ret < 0)
+    return ret;
+  if (v->serial != serial) {
+    view_convert(v, src);
+    v->serial = serial;
+  }
+  out->width = ow;
+  out->height = oh;
+  out->fmt = w->fmt;
+  for (int p = 0; p < 4; p++) {
+    out->data[p] = v->rot ? v->b[p] : v->a[p];
+    out->linesize[p] = v->rot ? v->bls[p] : v->als[p];
+  }
+  return 0;
+}
+
+int vd_frame_view(const struct vd_frame *f, const struct vd_video_want *w, struct vd_frame *out) {
+  const struct vd__fsrc *fs = f->priv;
+  if (!fs)
+    return VD_ERR_INVALID;
+  *out = *f;
+  return vd__view_get(fs->m, fs->src, fs->serial, w, out);
+}

@@ -1,0 +1,90 @@
+/*
+ * media_int.h: private state shared by media.c (open/probe), decode.c (the
+ * single pass) and convert.c (the view cache). Not for use outside src/media.
+ */
+#ifndef VD_MEDIA_INT_H
+#define VD_MEDIA_INT_H
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+#include <stdatomic.h>
+
+#include "media/media.h"
+
+#define VD_MAX_VSUBS 32
+#define VD_MAX_ASUBS 16
+#define VD_MAX_VIEWS 16
+#define VD_MAX_WARNINGS 32
+
+struct vsub {
+  struct vd_video_want w;
+  vd_video_fn fn;
+  void *opaque;
+  double next_t; /* next sampling instant for fps > 0 */
+};
+
+struct asub {
+  struct vd_audio_want w;
+  vd_audio_fn fn;
+  void *opaque;
+  SwrContext *swr;
+  int out_rate, out_ch;
+  float *buf;      /* interleaved output scratch */
+  int buf_samples; /* capacity per channel */
+  int64_t emitted; /* samples per channel delivered so far */
+  double t0;       /* time of the first delivered sample */
+  int started;
+};
+
+/* One cached conversion target: (w, h, fmt, rotation) of the displayed frame. */
+struct view {
+  int w, h;          /* output size (after rotation) */
+  enum vd_pix fmt;
+  int rot;           /* 0, 90, 180, 270 clockwise */
+  struct SwsContext *sws;
+  int src_w, src_h, src_fmt; /* what sws was built for */
+  uint8_t *a[4];     /* sws output (pre-rotation geometry) */
+  int als[4];
+  uint8_t *b[4];     /* rotated output, when rot != 0 */
+  int bls[4];
+  int64_t serial;    /* decoded-frame serial the buffers hold, -1 = none */
+};
+
+struct vd_media {
+  AVFormatContext *fmt;
+  struct vd_media_info info;
+  struct vd_media_limits lim;
+  int vst, ast;          /* AVStream indices chosen, -1 if none */
+  struct vsub vsubs[VD_MAX_VSUBS];
+  int nv;
+  struct asub asubs[VD_MAX_ASUBS];
+  int na;
+  struct view views[VD_MAX_VIEWS];
+  int nviews;
+  atomic_int cancel;
+  char *warnings[VD_MAX_WARNINGS];
+  int nwarn;             /* stored warnings */
+  int64_t nwarn_total;   /* including dropped ones */
+  int64_t decoded;
+  double decoded_until;
+  int incomplete;
+  int ran;
+};
+
+/* Frame-private handle behind vd_frame.priv. */
+struct vd__fsrc {
+  struct vd_media *m;
+  AVFrame *src;
+  int64_t serial;
+};
+
+/* decode.c / media.c helpers */
+void vd__media_warn(struct vd_media *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* convert.c */
+int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
+                 struct vd_frame *out);
+void vd__views_free(struct vd_media *m);
+
+#endif
