@@ -38,7 +38,7 @@ static const char *vd_test_tmpdir(void) {
 }
 
 /* "<tmpdir>/<name>" in a static rotating buffer (4 slots). */
-static const char *vd_test_path(const char *name) {
+__attribute__((unused)) static const char *vd_test_path(const char *name) {
   static char bufs[4][512];
   static int k;
   char *b = bufs[k++ & 3];
@@ -48,7 +48,7 @@ static const char *vd_test_path(const char *name) {
 
 /* Runs ffmpeg with the given arguments (quiet, overwrite). 0 on success. */
 static int vd_test_ffmpeg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int vd_test_ffmpeg(const char *fmt, ...) {
+__attribute__((unused)) static int vd_test_ffmpeg(const char *fmt, ...) {
   char args[4096], cmd[4200];
   va_list ap;
   va_start(ap, fmt);
