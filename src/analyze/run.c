@@ -35,6 +35,7 @@ struct vd_actx {
   json_t *artifacts; /* array of file names */
   double seconds;    /* time spent in callbacks and finish */
   int inited;
+  int skipped;       /* not applicable to this file (e.g. no video stream) */
   int slot;          /* index among finish-progress slots */
 };
 
@@ -239,6 +240,14 @@ void vd_actx_warn(struct vd_actx *c, const char *fmt, ...) {
     json_array_append_new(c->run->warnings, json_sprintf("%s: %s", c->def->name, buf));
 }
 
+static int dep_skipped(struct vd_actx *c) {
+  for (const char *const *d = c->def->deps; d && *d; d++)
+    for (size_t i = 0; i < c->run->n; i++)
+      if (!strcmp(c->run->ctx[i].def->name, *d) && c->run->ctx[i].skipped)
+        return 1;
+  return 0;
+}
+
 /* ---- the pass ------------------------------------------------------------- */
 
 static int on_video(void *opaque, const struct vd_frame *f) {
@@ -283,6 +292,8 @@ int vd_actx_want_audio(struct vd_actx *c, const struct vd_audio_want *w) {
 
 int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
   int ret = 0;
+  size_t nskipped = 0;
+  char first_skip[512] = "";
   *result = NULL;
   r->err = err;
   if (r->outdir && (ret = vd_mkdirs(r->outdir)) < 0) {
@@ -296,10 +307,33 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
     struct vd_actx *c = &r->ctx[i];
     c->priv = c->def->priv_size ? vd_xcalloc(1, c->def->priv_size) : NULL;
     c->inited = 1;
+    if (dep_skipped(c)) {
+      c->skipped = 1;
+      nskipped++;
+      vd_actx_warn(c, "skipped: a dependency does not apply to this file");
+      continue;
+    }
     if (c->def->init && (ret = c->def->init(c)) < 0) {
+      /* "needs video, file has none" is not a failure of the run when other
+       * analyses apply (an audio file under `analyze`), unless it is all
+       * that was asked: then there is nothing to report but the error. */
+      if (ret == VD_ERR_NO_STREAM) {
+        c->skipped = 1;
+        nskipped++;
+        if (!first_skip[0])
+          snprintf(first_skip, sizeof(first_skip), "%s", vd_err_msg(err, ret));
+        vd_actx_warn(c, "skipped: %s", vd_err_msg(err, ret));
+        vd_err_clear(err);
+        ret = 0;
+        continue;
+      }
       vd_err_set(err, ret, "%s: %s", c->def->name, vd_strerror(ret));
       goto out;
     }
+  }
+  if (nskipped == r->n) {
+    ret = vd_err_set(err, VD_ERR_NO_STREAM, "%s", first_skip);
+    goto out;
   }
   if ((ret = vd_media_run(r->media, pass_progress, r, err)) < 0)
     goto out;
@@ -312,6 +346,8 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
     double t0 = vd_now();
+    if (c->skipped)
+      continue;
     vd_actx_progress(c, 0, "finishing");
     if (c->def->finish && (ret = c->def->finish(c, &c->result)) < 0) {
       vd_err_set(err, ret, "%s: %s", c->def->name, vd_strerror(ret));
@@ -328,7 +364,7 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
   json_t *results = json_object(), *arts = json_object(), *timings = json_object();
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
-    json_object_set(results, c->def->name, c->result);
+    json_object_set_new(results, c->def->name, c->result ? json_incref(c->result) : json_null());
     if (json_array_size(c->artifacts))
       json_object_set(arts, c->def->name, c->artifacts);
     json_object_set_new(timings, c->def->name, json_real(round(c->seconds * 1000) / 1000));
