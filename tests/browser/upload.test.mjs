@@ -1,0 +1,353 @@
+// End-to-end test of vidan's web page in a real browser: Debian's Chromium
+// driven by playwright-core (no browser download). It starts `vidan serve` on
+// a free loopback port with a fresh data folder, makes a short video with
+// three hard cuts (ffmpeg lavfi), and then, as a person would:
+//   1. picks a text file            -> the page refuses it before sending
+//   2. picks a non-media ".mp4"     -> the server's 415 shows as a sentence
+//   3. picks the video              -> upload progress (throttled so it shows)
+//   4. lands on the analysis page   -> live progress over SSE, no reload
+//   5. results                      -> player, scene timeline that seeks the
+//                                      player, scene table with thumbnails,
+//                                      JSON/CSV/EDL/clip downloads that work
+//   6. library                      -> the file with its analysis, done
+// Screenshots go to $VD_BROWSER_OUT (default: a temp folder, printed).
+//
+// Env: VIDAN (binary, required), VD_SRC (repo root; default ../..),
+//      CHROMIUM (default /usr/bin/chromium), VD_BROWSER_OUT, VD_KEEP=1.
+// Exit: 0 pass, 1 fail, 77 skipped (no Chromium / it cannot start).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SRC = process.env.VD_SRC || path.resolve(here, '../..');
+const VIDAN = process.env.VIDAN;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SKIP = 77;
+const DEADLINE_MS = 240_000;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vidan-browser-'));
+const OUT = process.env.VD_BROWSER_OUT || path.join(tmp, 'shots');
+fs.mkdirSync(OUT, { recursive: true });
+
+let server = null;
+let context = null;
+let passed = 0;
+let failed = false;
+const serverLog = path.join(tmp, 'server.log');
+
+const log = (...a) => console.log('browser:', ...a);
+function ok(what) {
+  passed++;
+  console.log(`ok ${passed} - ${what}`);
+}
+function check(cond, what, detail) {
+  if (!cond) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
+  ok(what);
+}
+
+async function cleanup() {
+  if (context) await context.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await once(server, 'exit').catch(() => {});
+    clearTimeout(t);
+  }
+  if (failed || process.env.VD_KEEP) log(`kept ${tmp} (server.log, shots/)`);
+  else if (!process.env.VD_BROWSER_OUT) fs.rmSync(tmp, { recursive: true, force: true });
+  else fs.rmSync(path.join(tmp, 'data'), { recursive: true, force: true });
+}
+
+function skip(why) {
+  console.log(`browser: SKIP: ${why}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(SKIP);
+}
+
+function ffmpeg(args) {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr || r.error}`);
+}
+
+// Four 1.5 s shots from unrelated lavfi sources -> hard cuts at 1.5, 3, 4.5 s.
+const SHOT = 1.5;
+function makeVideo(file) {
+  const src = ['testsrc2', 'smptebars', 'mandelbrot', 'rgbtestsrc'];
+  const args = [];
+  for (const s of src) args.push('-f', 'lavfi', '-i', `${s}=size=320x180:rate=25,trim=duration=${SHOT}`);
+  args.push('-f', 'lavfi', '-i', `sine=frequency=440:duration=${SHOT * src.length}`);
+  args.push('-filter_complex', `${src.map((_, i) => `[${i}:v]`).join('')}concat=n=${src.length}:v=1:a=0[v]`,
+    '-map', '[v]', '-map', `${src.length}:a`, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
+    '-g', '25', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file);
+  ffmpeg(args);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(dataDir) {
+  const port = await freePort();
+  const out = fs.openSync(serverLog, 'w');
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--workers', '2'];
+  // The data folder (./var) is relative to the working directory; the page is
+  // served from the source tree's web/.
+  server = spawn(VIDAN, args, {
+    cwd: dataDir,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, VIDAN_WEB: path.join(SRC, 'web') },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (server.exitCode !== null) throw new Error(`vidan serve exited with ${server.exitCode}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) return base;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('vidan serve did not answer /healthz within 20 s');
+}
+
+async function launch() {
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (e) {
+    skip(`playwright-core is not installed in tests/browser (npm ci failed?): ${e.message}`);
+  }
+  const profile = path.join(tmp, 'profile');
+  try {
+    return await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+      timeout: 60_000,
+    });
+  } catch (e) {
+    skip(`Chromium at ${CHROMIUM} could not be started: ${e.message.split('\n')[0]}`);
+  }
+  return null;
+}
+
+async function main() {
+  if (!VIDAN) throw new Error('VIDAN (path of the vidan binary) is not set');
+  if (!fs.existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing; run scripts/deps test (Debian package chromium)`);
+
+  const dataDir = path.join(tmp, 'data');
+  fs.mkdirSync(dataDir);
+  const video = path.join(tmp, 'three-cuts.mp4');
+  makeVideo(video);
+  const notes = path.join(tmp, 'notes.txt');
+  fs.writeFileSync(notes, 'These are meeting notes, not a video.\n'.repeat(20));
+  const fake = path.join(tmp, 'holiday.mp4');
+  fs.writeFileSync(fake, Buffer.from('This file only pretends to be an MP4 video. '.repeat(200)));
+
+  context = await launch();
+  const base = await startServer(dataDir);
+  log(`vidan serve at ${base}; data in ${dataDir}; screenshots in ${OUT}`);
+
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && log(`console: ${m.text()}`));
+  const uploads = [];
+  const eventStreams = [];
+  const analysisGets = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (r.method() === 'POST' && u.pathname === '/api/v1/files') uploads.push(r);
+    if (/^\/api\/v1\/analyses\/[^/]+\/events$/.test(u.pathname)) eventStreams.push(r);
+    if (r.method() === 'GET' && /^\/api\/v1\/analyses\/[^/]+$/.test(u.pathname)) analysisGets.push(r);
+  });
+  let loads = 0;
+  page.on('load', () => loads++);
+
+  // ---- the upload panel -----------------------------------------------------
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#analysis-types input[name=analysis]');
+  const offered = await page.$$eval('#analysis-types input[name=analysis]', (els) => els.map((e) => e.value));
+  check(offered.includes('scenes'), 'the page lists the analyses the server offers', offered.join(','));
+  const want = ['scenes', 'clips'].filter((n) => offered.includes(n));
+  for (const n of offered) await page.setChecked(`#analysis-types input[value="${n}"]`, want.includes(n));
+
+  // 1. refused by the page itself
+  await page.setInputFiles('#file-input', notes);
+  const refusal = await page.locator('#upload-status .notice.error').textContent();
+  check(/notes\.txt/.test(refusal) && /not a video or audio file/.test(refusal),
+    'a text file is refused before sending, in words', refusal);
+  check(uploads.length === 0, 'nothing was sent for the refused file');
+  await page.screenshot({ path: path.join(OUT, 'refused-type.png') });
+
+  // 2. refused by the server (415)
+  const r415 = page.waitForResponse((r) => r.url().endsWith('/api/v1/files') && r.request().method() === 'POST');
+  await page.setInputFiles('#file-input', fake);
+  const res415 = await r415;
+  check(res415.status() === 415, 'the server answers 415 for a non-media file', String(res415.status()));
+  const serverRefusal = await page.locator('#upload-status .notice.error').textContent();
+  check(/cannot read this file as video or audio/.test(serverRefusal) && !/\{|"error"/.test(serverRefusal),
+    'the 415 is shown as a sentence, not as JSON', serverRefusal);
+  await page.screenshot({ path: path.join(OUT, 'refused-server.png') });
+
+  // 3. the real upload, throttled so that progress, speed and time left show
+  const size = fs.statSync(video).size;
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: Math.max(8192, size / 2.5),
+  });
+  await page.evaluate(() => {
+    window.__uploadLines = [];
+    const root = document.getElementById('upload-status');
+    new MutationObserver(() => {
+      const l = document.getElementById('upload-line');
+      if (l) window.__uploadLines.push(l.textContent);
+    }).observe(root, { subtree: true, childList: true, characterData: true });
+  });
+  const t0 = Date.now();
+  await page.setInputFiles('#file-input', video);
+  await page.waitForURL(/#\/analyses\/[^/]+$/, { timeout: 60_000 });
+  const upMs = Date.now() - t0;
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+  });
+  const lines = await page.evaluate(() => window.__uploadLines);
+  check(lines.some((l) => /^\d+% · .* of .* · .*\/s · .* left$/.test(l)),
+    `upload progress showed percent, speed and time left (${size} bytes in ${upMs} ms)`, JSON.stringify(lines.slice(0, 8)));
+  check(uploads.length === 2, 'the video was sent once', String(uploads.length));
+  const jobId = decodeURIComponent(page.url().split('#/analyses/')[1]);
+
+  // 4. live progress, then results without reloading
+  await page.waitForSelector('#job-state .state');
+  await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
+    { timeout: 120_000 });
+  const outcome = await page.locator('#job-outcome').textContent();
+  check(await page.locator('#job-state .state-succeeded').count() === 1, 'the analysis succeeded', outcome);
+  check(eventStreams.length >= 1, 'progress came over Server-Sent Events (/events)');
+  check(loads === 1, 'the page never reloaded', String(loads));
+  check(analysisGets.length <= 4, 'no polling of the job', `${analysisGets.length} GETs`);
+
+  // 5. results
+  await page.waitForSelector('#scene-table tbody tr');
+  const scenes = await page.$$eval('#timeline .seg', (els) =>
+    els.map((e) => ({ index: Number(e.dataset.index), start: Number(e.dataset.start) })));
+  const starts = scenes.map((s) => s.start.toFixed(2)).join(', ');
+  check(scenes.length === 4, 'the timeline has one segment per shot (4)', starts);
+  check(scenes.every((s, i) => Math.abs(s.start - i * SHOT) < 0.1), 'segments start at the cuts', starts);
+  check(await page.locator('#scene-table tbody tr').count() === 4, 'the scene table has 4 rows');
+
+  await page.waitForFunction(() => document.getElementById('player').readyState >= 1, null, { timeout: 30_000 });
+  const duration = await page.$eval('#player', (v) => v.duration);
+  check(Math.abs(duration - 4 * SHOT) < 0.2, 'the player loaded the uploaded video', String(duration));
+  for (const k of [3, 2, 4]) {
+    const before = await page.$eval('#player', (v) => v.currentTime);
+    await page.click(`#timeline .seg[data-index="${k}"]`);
+    const target = scenes[k - 1].start;
+    await page.waitForFunction((t) => {
+      const v = document.getElementById('player');
+      return !v.seeking && Math.abs(v.currentTime - t) < 0.05;
+    }, target, { timeout: 10_000 });
+    const after = await page.$eval('#player', (v) => v.currentTime);
+    check(after !== before && Math.abs(after - target) < 0.05,
+      `clicking segment ${k} seeks the player to ${target.toFixed(2)} s`, `${before} -> ${after}`);
+  }
+  check(await page.locator(`#scene-table tbody tr.active[data-index="4"]`).count() === 1,
+    'the table highlights the scene being played');
+
+  await page.waitForFunction(() => [...document.querySelectorAll('#scene-table img')]
+    .every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 15_000 });
+  check(await page.locator('#scene-table img').count() === 4, 'every scene row shows a thumbnail that loaded');
+
+  const links = await page.$$eval('#downloads a', (as) => as.map((a) => ({ text: a.textContent, href: a.href })));
+  const fetchText = (href) => page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { status: r.status, text: await r.text() };
+  }, href);
+  const byKind = (re) => links.find((l) => re.test(l.text));
+  const json = byKind(/JSON/), csv = byKind(/CSV/), edl = byKind(/EDL/);
+  check(json && csv && edl, 'downloads offer JSON, CSV and EDL', JSON.stringify(links));
+  const j = await fetchText(json.href);
+  let parsed = null;
+  try {
+    parsed = JSON.parse(j.text);
+  } catch {
+    /* checked below */
+  }
+  check(j.status === 200 && parsed && JSON.stringify(parsed).includes('start_timecode'), 'the JSON download has the scenes');
+  const c = await fetchText(csv.href);
+  check(c.status === 200 && /Scene Number/.test(c.text) && c.text.trim().split('\n').length >= 5,
+    'the CSV download is a PySceneDetect-style scene list', c.text.slice(0, 120));
+  const e = await fetchText(edl.href);
+  check(e.status === 200 && /^TITLE:/m.test(e.text) && /^004 /m.test(e.text), 'the EDL download lists 4 events',
+    e.text.slice(0, 120));
+  if (want.includes('clips')) {
+    const clips = await page.$$eval('.clip-list a', (as) => as.map((a) => a.href));
+    check(clips.length === 4, 'one clip download per scene', String(clips.length));
+    const head = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, size: (await r.arrayBuffer()).byteLength };
+    }, clips[0]);
+    check(head.status === 200 && head.size > 1000, 'a clip downloads', JSON.stringify(head));
+  }
+  await page.$eval('#player', (v) => v.pause());
+  await page.screenshot({ path: path.join(OUT, 'analysis.png'), fullPage: true });
+
+  // 6. library
+  await page.click('a[href="#/"]');
+  await page.waitForSelector(`#library-list .file-card a[href="#/analyses/${encodeURIComponent(jobId)}"]`);
+  const card = page.locator('#library-list .file-card', { hasText: 'three-cuts.mp4' });
+  check(await card.count() === 1, 'the library lists the uploaded file once');
+  const cardText = await card.textContent();
+  check(/0:06/.test(cardText) && /done/i.test(cardText), 'the library shows duration and the analysis state', cardText);
+  await page.waitForFunction(() => {
+    const i = document.querySelector('#library-list .file-card img.thumb');
+    return i && i.complete && i.naturalWidth > 0;
+  }, null, { timeout: 15_000 });
+  ok('the library shows the file thumbnail');
+  await page.screenshot({ path: path.join(OUT, 'library.png'), fullPage: true });
+
+  check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
+}
+
+const guard = setTimeout(() => {
+  console.log(`browser: FAIL: took longer than ${DEADLINE_MS / 1000} s`);
+  failed = true;
+  cleanup().finally(() => process.exit(1));
+}, DEADLINE_MS);
+
+try {
+  await main();
+  console.log(`browser: ${passed} passed, 0 failed`);
+} catch (e) {
+  failed = true;
+  console.log(`not ok ${passed + 1} - ${e.message}`);
+  console.log(`browser: ${passed} passed, 1 failed`);
+  if (fs.existsSync(serverLog)) {
+    const text = fs.readFileSync(serverLog, 'utf8');
+    console.log('--- vidan serve log (tail) ---\n' + text.slice(-4000));
+  }
+}
+clearTimeout(guard);
+await cleanup();
+process.exit(failed ? 1 : 0);
