@@ -1,0 +1,233 @@
+/*
+ * compat_b.c: the routes of the earlier scene-and-storyline analyzer
+ * (shared/compat.md section B, seed 003): /api/sample-videos,
+ * /api/analyze and /api/analysis/{task_id}.
+ *
+ * A task is an ordinary job running probe + scenes (+ transcript when that
+ * analysis exists); this file reshapes its result into the seed's JSON.
+ * - Storylines group consecutive scenes into num_storylines runs of about
+ *   equal scene count (a later issue makes them smart).
+ * - Fields that need analyses vidan does not have yet (transcript, language,
+ *   audio features, speakers, emotions) are null, never invented; segments
+ *   is empty without a transcript.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "analyze/analyze.h"
+#include "api/api_int.h"
+#include "core/util.h"
+
+static int sample_name_ok(const char *n) {
+  return n && n[0] && n[0] != '.' && !strchr(n, '/') && !strchr(n, '\\') && strlen(n) < 256;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void vd__api_b_samples(struct vd_http_req *r, void *app) {
+  struct vd_api *a = app;
+  json_t *list = json_array();
+  DIR *d = a->o.samples_dir ? opendir(a->o.samples_dir) : NULL;
+  char **names = NULL;
+  size_t n = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d)) && n < 10000) {
+    if (!sample_name_ok(e->d_name))
+      continue;
+    char *p = vd_xasprintf("%s/%s", a->o.samples_dir, e->d_name);
+    struct stat st;
+    if (!stat(p, &st) && S_ISREG(st.st_mode)) {
+      names = vd_xrealloc(names, (n + 1) * sizeof(*names));
+      names[n++] = vd_xstrdup(e->d_name);
+    }
+    free(p);
+  }
+  if (d)
+    closedir(d);
+  if (n)
+    qsort(names, n, sizeof(*names), cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_string(names[i]);
+    if (s)
+      json_array_append_new(list, s);
+    free(names[i]);
+  }
+  free(names);
+  vd_http_json(r, 200, json_pack("{s:o}", "videos", list));
+}
+
+/* FastAPI-style error body, which the seed's clients read as "detail". */
+static void b_error(struct vd_http_req *r, int status, const char *msg) {
+  vd_http_error(r, status, json_pack("{s:s}", "detail", msg), "%s", msg);
+}
+
+void vd__api_b_analyze(struct vd_http_req *r, void *app) {
+  struct vd_api *a = app;
+  size_t len;
+  const char *body = vd_http_body(r, &len);
+  json_t *req = json_loadb(body, len, 0, NULL);
+  json_t *fn = json_object_get(req, "filename"), *ns = json_object_get(req, "num_storylines");
+  struct vd_job_rec j = {0};
+  char id[65];
+  if (!json_is_object(req) || !json_is_string(fn)) {
+    b_error(r, 400, "body must be a JSON object with a string 'filename'");
+    goto out;
+  }
+  if (ns && !json_is_null(ns) &&
+      (!json_is_integer(ns) || json_integer_value(ns) < 1 || json_integer_value(ns) > 100)) {
+    b_error(r, 400, "num_storylines must be an integer from 1 to 100");
+    goto out;
+  }
+  const char *name = json_string_value(fn);
+  struct stat st;
+  char *p = a->o.samples_dir && sample_name_ok(name)
+                ? vd_xasprintf("%s/%s", a->o.samples_dir, name)
+                : NULL;
+  int is_sample = p && !stat(p, &st) && S_ISREG(st.st_mode);
+  free(p);
+  if (is_sample) {
+    j.source = (char *)name;
+  } else if (vd_blob_prefix_valid(name)) {
+    if (vd__api_resolve(a, r, name, 1, 0, id) < 0)
+      goto out;
+    j.file_id = id;
+  } else {
+    b_error(r, 404, "no such sample video or uploaded file id");
+    goto out;
+  }
+  json_t *names = json_array();
+  const char *want[] = {"probe", "scenes", "transcript"};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    if (vd_analysis_find(want[i]))
+      json_array_append_new(names, json_string(want[i]));
+  json_t *extra = json_pack("{s:s, s:I}", "filename", name, "num_storylines",
+                            (json_int_t)(json_is_integer(ns) ? json_integer_value(ns) : 3));
+  j.analyses = json_dumps(names, JSON_COMPACT);
+  j.extra = json_dumps(extra, JSON_COMPACT);
+  j.kind = "b";
+  json_decref(names);
+  json_decref(extra);
+  if (vd__api_enqueue(a, r, &j) == 0)
+    vd_http_json(r, 200, json_pack("{s:s, s:s, s:s}", "task_id", j.id, "status", "processing",
+                                   "message", "Video analysis started in the background"));
+  free(j.analyses);
+  free(j.extra);
+out:
+  json_decref(req);
+}
+
+/* First number among `keys` in `o`, or NAN. */
+static double num(json_t *o, const char *k1, const char *k2) {
+  json_t *v = json_object_get(o, k1);
+  if (!json_is_number(v) && k2)
+    v = json_object_get(o, k2);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *audio_analysis(void) {
+  return json_pack("{s:n, s:n, s:{s:n, s:n, s:n, s:n}, s:n, s:n}", "transcript", "language",
+                   "audio_features", "rms_energy", "spectral_centroid_mean", "zero_crossing_rate",
+                   "tempo", "speakers", "emotions");
+}
+
+/* The seed's result object from a finished job's vidan result. */
+static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, const char *fname) {
+  json_t *results = json_object_get(res, "results");
+  json_t *probe = json_object_get(results, "probe");
+  json_t *sc = json_object_get(results, "scenes");
+  json_t *list = json_is_array(sc) ? sc : json_object_get(sc, "scenes");
+  double duration = num(probe, "duration", NULL);
+  json_t *vstream = NULL, *streams = json_object_get(probe, "streams");
+  size_t i;
+  json_t *s;
+  json_array_foreach(streams, i, s) {
+    if (!vstream && json_is_string(json_object_get(s, "type")) &&
+        !strcmp(json_string_value(json_object_get(s, "type")), "video"))
+      vstream = s;
+  }
+  double fps = num(vstream, "avg_frame_rate", "real_frame_rate");
+  json_t *scenes = json_array();
+  json_array_foreach(list, i, s) {
+    double st = num(s, "start_time", "start"), et = num(s, "end_time", "end");
+    double du = num(s, "duration", NULL);
+    if (!isfinite(du) && isfinite(st) && isfinite(et))
+      du = et - st;
+    json_t *sf = json_object_get(s, "start_frame"), *ef = json_object_get(s, "end_frame");
+    json_array_append_new(
+        scenes, json_pack("{s:o, s:o, s:o, s:o, s:O, s:O, s:o}", "id", json_sprintf("scene_%zu", i + 1),
+                          "start_time", num_or_null(st), "end_time", num_or_null(et), "duration",
+                          num_or_null(du), "start_frame", sf ? sf : json_null(), "end_frame",
+                          ef ? ef : json_null(), "audio_analysis", audio_analysis()));
+  }
+  size_t ns = json_array_size(scenes);
+  json_t *stories = json_array();
+  size_t groups = ns < (size_t)nstory ? ns : (size_t)nstory;
+  for (size_t g = 0; g < groups; g++) {
+    size_t from = g * ns / groups, to = (g + 1) * ns / groups;
+    json_t *members = json_array();
+    for (size_t k = from; k < to; k++)
+      json_array_append(members, json_array_get(scenes, k));
+    double st = num(json_array_get(scenes, from), "start_time", NULL);
+    double et = num(json_array_get(scenes, to - 1), "end_time", NULL);
+    double du = isfinite(st) && isfinite(et) ? et - st : NAN;
+    json_array_append_new(
+        stories,
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                  json_sprintf("storyline_%zu", g + 1), "name",
+                  json_sprintf("Storyline %zu", g + 1), "description",
+                  json_sprintf("Consecutive scenes %zu to %zu (%.1f seconds)", from + 1, to,
+                               isfinite(du) ? du : 0.0),
+                  "scenes", members, "duration", num_or_null(du), "start_time", num_or_null(st),
+                  "end_time", num_or_null(et)));
+  }
+  int w = (int)num(vstream, "width", NULL), h = (int)num(vstream, "height", NULL);
+  char ts[40];
+  vd_http_iso_time(j->finished, ts, sizeof(ts));
+  json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:[], s:s, s:{s:o, s:o, s:f}}", "video_filename", fname,
+                   "duration", num_or_null(duration), "total_scenes", (json_int_t)ns,
+                   "storylines", stories, "segments", "timestamp", ts, "metadata", "fps",
+                   num_or_null(fps), "size", vstream ? json_pack("[i, i]", w, h) : json_null(),
+                   "analysis_time_seconds", j->finished - j->started);
+  json_decref(scenes);
+  return out;
+}
+
+void vd__api_b_status(struct vd_http_req *r, void *app) {
+  struct vd_api *a = app;
+  const char *id = vd_http_param(r, 0);
+  struct vd_job_rec j;
+  if (!vd__api_job_id_ok(id) || vd_store_job_get(a->o.store, id, &j, NULL) < 0) {
+    b_error(r, 404, "Task not found");
+    return;
+  }
+  char ts[40];
+  if (j.state == VD_JOB_QUEUED || j.state == VD_JOB_RUNNING) {
+    vd_http_iso_time(j.updated, ts, sizeof(ts));
+    vd_http_json(r, 200, json_pack("{s:s, s:s, s:f, s:s}", "status", "processing", "message",
+                                   j.stage ? j.stage : "queued", "progress", j.progress,
+                                   "last_updated", ts));
+  } else if (j.state != VD_JOB_SUCCEEDED) {
+    vd_http_json(r, 200, json_pack("{s:s, s:s}", "status", "failed", "message",
+                                   j.error ? j.error : "failed"));
+  } else {
+    json_t *res = j.result ? json_loads(j.result, 0, NULL) : NULL;
+    json_t *extra = j.extra ? json_loads(j.extra, 0, NULL) : NULL;
+    json_t *n = json_object_get(extra, "num_storylines");
+    const char *fname = json_string_value(json_object_get(extra, "filename"));
+    json_t *out = b_result(&j, res, json_is_integer(n) ? (int)json_integer_value(n) : 3,
+                           fname ? fname : (j.file_id ? j.file_id : ""));
+    vd_http_json(r, 200, json_pack("{s:s, s:s, s:o}", "status", "completed", "task_id", j.id,
+                                   "result", out));
+    json_decref(res);
+    json_decref(extra);
+  }
+  vd_job_rec_fini(&j);
+}

@@ -1,0 +1,131 @@
+/* store.c: backend selection, record helpers and vtable forwarding. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static const char *const state_names[VD_JOB_NSTATES] = {"queued", "running", "succeeded", "failed",
+                                                        "canceled"};
+
+const char *vd_job_state_name(enum vd_job_state s) {
+  return (unsigned)s < VD_JOB_NSTATES ? state_names[s] : "unknown";
+}
+
+int vd_job_state_parse(const char *name) {
+  for (int i = 0; name && i < VD_JOB_NSTATES; i++)
+    if (!strcmp(name, state_names[i]))
+      return i;
+  return -1;
+}
+
+void vd_file_rec_fini(struct vd_file_rec *f) {
+  if (!f)
+    return;
+  free(f->name);
+  free(f->probe);
+  memset(f, 0, sizeof(*f));
+}
+
+void vd_job_rec_fini(struct vd_job_rec *j) {
+  if (!j)
+    return;
+  char **strs[] = {&j->file_id, &j->source, &j->analyses, &j->params, &j->webhook, &j->kind,
+                   &j->extra,   &j->worker, &j->stage,    &j->error,  &j->result};
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    free(*strs[i]);
+  memset(j, 0, sizeof(*j));
+}
+
+void vd_artifact_rec_fini(struct vd_artifact_rec *a) {
+  if (!a)
+    return;
+  free(a->analysis);
+  free(a->name);
+  memset(a, 0, sizeof(*a));
+}
+
+void vd_idlist_fini(struct vd_idlist *l) {
+  if (!l)
+    return;
+  free(l->ids);
+  l->ids = NULL;
+  l->n = 0;
+}
+
+int vd_store_open(struct vd_store **out, const char *url, struct vd_err *err) {
+  *out = NULL;
+  if (!strncmp(url, "sqlite:", 7))
+    url += 7;
+  else if (strstr(url, "://"))
+    return vd_err_set(err, VD_ERR_UNSUPPORTED, "store '%s': only SQLite is built in", url);
+  return vd__store_sqlite_open(out, url, err);
+}
+
+void vd_store_free(struct vd_store *s) {
+  if (s)
+    s->ops->free(s);
+}
+
+int vd_store_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed, struct vd_err *err) {
+  return s->ops->file_put(s, f, existed, err);
+}
+int vd_store_file_get(struct vd_store *s, const char *id, struct vd_file_rec *out,
+                      struct vd_err *err) {
+  return s->ops->file_get(s, id, out, err);
+}
+int vd_store_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd_file_rec **out,
+                       size_t *n, struct vd_err *err) {
+  return s->ops->file_list(s, cursor, limit, out, n, err);
+}
+int vd_store_file_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
+                         struct vd_err *err) {
+  return s->ops->file_delete(s, id, orphans, err);
+}
+int vd_store_file_active_jobs(struct vd_store *s, const char *file_id, int *n, struct vd_err *err) {
+  return s->ops->file_active_jobs(s, file_id, n, err);
+}
+int vd_store_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err *err) {
+  return s->ops->job_create(s, j, err);
+}
+int vd_store_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
+                     struct vd_err *err) {
+  return s->ops->job_get(s, id, out, err);
+}
+int vd_store_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
+                      int64_t cursor, int limit, struct vd_job_rec **out, size_t *n,
+                      struct vd_err *err) {
+  return s->ops->job_list(s, file_id, state, kind, cursor, limit, out, n, err);
+}
+int vd_store_job_claim(struct vd_store *s, const char *worker, double now, double lease,
+                       struct vd_job_rec *out, struct vd_err *err) {
+  return s->ops->job_claim(s, worker, now, lease, out, err);
+}
+int vd_store_job_heartbeat(struct vd_store *s, const char *id, const char *worker,
+                           double progress, const char *stage, double now, double lease_until,
+                           int *cancel, struct vd_err *err) {
+  return s->ops->job_heartbeat(s, id, worker, progress, stage, now, lease_until, cancel, err);
+}
+int vd_store_job_finish(struct vd_store *s, const char *id, const char *worker,
+                        enum vd_job_state state, const char *result, const char *error,
+                        const struct vd_artifact_rec *arts, size_t n_arts, double now,
+                        struct vd_err *err) {
+  return s->ops->job_finish(s, id, worker, state, result, error, arts, n_arts, now, err);
+}
+int vd_store_job_cancel(struct vd_store *s, const char *id, double now, int *state,
+                        struct vd_err *err) {
+  return s->ops->job_cancel(s, id, now, state, err);
+}
+int vd_store_job_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
+                        struct vd_err *err) {
+  return s->ops->job_delete(s, id, orphans, err);
+}
+int vd_store_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
+                           size_t *n, struct vd_err *err) {
+  return s->ops->job_artifacts(s, id, out, n, err);
+}
+int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
+  return s->ops->job_counts(s, counts, err);
+}
+int vd_store_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) {
+  return s->ops->blob_referenced(s, blob, err);
+}

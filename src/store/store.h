@@ -1,0 +1,175 @@
+/*
+ * store: durable metadata for files, analysis jobs and their artifacts.
+ * Every SQL statement in vidan lives behind this interface, so a second
+ * backend (PostgreSQL, for several machines) implements the same vtable
+ * (store_int.h) without touching callers.
+ *
+ * DESIGN
+ * - Records are plain structs with heap strings; JSON travels as text so the
+ *   store never interprets results. vd_*_rec_fini() releases a record.
+ * - A job moves queued → running → succeeded | failed | canceled. Every
+ *   transition is one transaction. A worker owns a running job through
+ *   (worker, lease_until): heartbeats extend the lease, and finish only
+ *   applies while the caller still owns the job, so a worker that lost its
+ *   lease (and whose job another worker took) cannot overwrite anything.
+ * - Claiming first re-queues running jobs whose lease expired (the worker
+ *   died), or fails them once attempts reached max_attempts, keeping the
+ *   last error. A job runs at least once; finishing twice changes nothing.
+ * - Results and their artifact rows are written in the same transaction as
+ *   the final state: a reader sees all of them or none.
+ * - Deletes report the blobs that no row references any more, so the caller
+ *   can remove them from the blob folder after the commit.
+ * - SQLite backend: WAL, foreign keys, busy timeout, a schema_version table
+ *   with ordered migrations, and a small pool of connections so readers on
+ *   many HTTP threads run in parallel.
+ *
+ * Ownership: arguments are borrowed. Records and arrays returned through out
+ * parameters belong to the caller (vd_*_rec_fini, vd_store_recs_free).
+ * Threading: a vd_store may be used from any number of threads at once.
+ */
+#ifndef VD_STORE_STORE_H
+#define VD_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct vd_store;
+
+struct vd_file_rec {
+  int64_t seq;       /* insertion order; the listing cursor */
+  char id[65];       /* SHA-256 hex of the content (= blob id) */
+  char *name;        /* file name as uploaded (sanitised), may be "" */
+  int64_t size;      /* bytes */
+  double created;    /* Unix seconds */
+  char *probe;       /* JSON text of the probe summary, NULL when not media */
+};
+
+enum vd_job_state {
+  VD_JOB_QUEUED,
+  VD_JOB_RUNNING,
+  VD_JOB_SUCCEEDED,
+  VD_JOB_FAILED,
+  VD_JOB_CANCELED,
+  VD_JOB_NSTATES
+};
+
+struct vd_job_rec {
+  int64_t seq;            /* creation order; the listing cursor */
+  char id[40];            /* UUID text */
+  char *file_id;          /* input file; NULL when `source` names the input */
+  char *source;           /* input named outside the blob store (sample video), or NULL */
+  char *analyses;         /* JSON array text of analysis names */
+  char *params;           /* JSON object text: {analysis: {param: value}} */
+  char *webhook;          /* URL or NULL */
+  char *kind;             /* API that created it: "v1", "a" or "b" */
+  char *extra;            /* JSON text the creating API keeps (compat details), or NULL */
+  enum vd_job_state state;
+  int attempts;           /* claims so far */
+  int max_attempts;
+  double lease_until;     /* Unix seconds; meaningful while running */
+  char *worker;           /* owner while running, else NULL */
+  double progress;        /* 0..1 */
+  char *stage;            /* what the job is doing, or NULL */
+  double created, started, finished, updated; /* Unix seconds, 0 = not yet */
+  char *error;            /* last error text or NULL */
+  char *result;           /* JSON text when succeeded, else NULL */
+  int cancel;             /* 1 once cancellation was requested */
+};
+
+struct vd_artifact_rec {
+  char *analysis;    /* analysis that wrote it */
+  char *name;        /* file name, unique within the job */
+  char blob[65];     /* blob id of the content */
+  int64_t size;      /* bytes */
+};
+
+/* Blob ids that nothing references any more after a delete. */
+struct vd_idlist {
+  size_t n;
+  char (*ids)[65];
+};
+
+const char *vd_job_state_name(enum vd_job_state s);
+/* The state for a name, or -1. */
+int vd_job_state_parse(const char *name);
+
+void vd_file_rec_fini(struct vd_file_rec *f);
+void vd_job_rec_fini(struct vd_job_rec *j);
+void vd_artifact_rec_fini(struct vd_artifact_rec *a);
+void vd_idlist_fini(struct vd_idlist *l);
+
+/*
+ * Opens a store. `url` is "sqlite:PATH" or a plain path (SQLite). Creates
+ * and migrates the schema as needed.
+ */
+int vd_store_open(struct vd_store **out, const char *url, struct vd_err *err) VD_WUR;
+void vd_store_free(struct vd_store *s);
+
+/* ---- files ---------------------------------------------------------------- */
+
+/* Inserts `f` (seq and created are assigned when 0). When a file with the
+ * same id exists, nothing changes and *existed is 1. */
+int vd_store_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed,
+                      struct vd_err *err) VD_WUR;
+/* VD_ERR_NOT_FOUND when there is no such file. */
+int vd_store_file_get(struct vd_store *s, const char *id, struct vd_file_rec *out,
+                      struct vd_err *err) VD_WUR;
+/* Newest first; `cursor` 0 starts, else only seq < cursor. *out is an array
+ * of *n records (free each with vd_file_rec_fini, then free()). */
+int vd_store_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd_file_rec **out,
+                       size_t *n, struct vd_err *err) VD_WUR;
+/* Deletes the file, its jobs and their artifacts. VD_ERR_NOT_FOUND if absent. */
+int vd_store_file_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
+                         struct vd_err *err) VD_WUR;
+
+/* ---- jobs ----------------------------------------------------------------- */
+
+/* Inserts a queued job; `j->id` must be set, seq/created are assigned. */
+int vd_store_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err *err) VD_WUR;
+int vd_store_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
+                     struct vd_err *err) VD_WUR;
+/* Newest first, optionally filtered by file (NULL = any), state (-1 = any)
+ * and kind (NULL = any). Results are omitted from listed records. */
+int vd_store_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
+                      int64_t cursor, int limit, struct vd_job_rec **out, size_t *n,
+                      struct vd_err *err) VD_WUR;
+/* Number of queued or running jobs of a file. */
+int vd_store_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
+                              struct vd_err *err) VD_WUR;
+/*
+ * Recovers expired leases, then claims the oldest queued job for `worker`
+ * until now + lease. Returns 1 and fills *out when a job was claimed, 0 when
+ * the queue is empty.
+ */
+int vd_store_job_claim(struct vd_store *s, const char *worker, double now, double lease,
+                       struct vd_job_rec *out, struct vd_err *err) VD_WUR;
+/* Records progress and extends the lease of a job `worker` owns. *cancel is
+ * set when cancellation was requested. VD_ERR_NOT_FOUND when the job is gone
+ * or no longer owned by `worker`. */
+int vd_store_job_heartbeat(struct vd_store *s, const char *id, const char *worker,
+                           double progress, const char *stage, double now, double lease_until,
+                           int *cancel, struct vd_err *err) VD_WUR;
+/* Final state, result and artifacts, atomically, if `worker` still owns the
+ * job; VD_ERR_NOT_FOUND otherwise (then nothing is written). */
+int vd_store_job_finish(struct vd_store *s, const char *id, const char *worker,
+                        enum vd_job_state state, const char *result, const char *error,
+                        const struct vd_artifact_rec *arts, size_t n_arts, double now,
+                        struct vd_err *err) VD_WUR;
+/* Requests cancellation: a queued job becomes canceled at once, a running
+ * one gets its cancel flag. *state receives the state after the call. */
+int vd_store_job_cancel(struct vd_store *s, const char *id, double now, int *state,
+                        struct vd_err *err) VD_WUR;
+/* Deletes a job and its artifact rows. */
+int vd_store_job_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
+                        struct vd_err *err) VD_WUR;
+int vd_store_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
+                           size_t *n, struct vd_err *err) VD_WUR;
+/* Jobs per state, for metrics. */
+int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES],
+                        struct vd_err *err) VD_WUR;
+/* 1 when some file or artifact row references `blob`. */
+int vd_store_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) VD_WUR;
+
+#endif
