@@ -192,6 +192,11 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
   bump(j);
 
   rm_rf(outdir);
+  for (int k = 1; k < r->attempts; k++) { /* what a killed earlier attempt left */
+    char *old = vd_xasprintf("%s/%s-%d", j->work_dir, r->id, k);
+    rm_rf(old);
+    free(old);
+  }
   analyses = json_loads(r->analyses ? r->analyses : "[]", 0, NULL);
   params = json_loads(r->params ? r->params : "{}", 0, NULL);
   if (!json_is_array(analyses) || !json_is_object(params)) {
