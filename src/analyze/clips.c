@@ -132,8 +132,19 @@ static int run_copy(struct clips *s, struct vd_err *err) {
     struct clip *k = &s->v[i];
     struct vd_remux_clip rc;
     struct copy_progress p = {s, i};
-    if ((ret = vd_remux_cut(rx, k->t0, k->t1, k->path, &rc, copy_progress, &p, err)) < 0)
+    struct vd_err cut_err;
+    vd_err_clear(&cut_err);
+    ret = vd_remux_cut(rx, k->t0, k->t1, k->path, &rc, copy_progress, &p, &cut_err);
+    if (ret == VD_ERR_CORRUPT) {
+      /* A damaged stretch costs its clip, not the others. */
+      vd_actx_warn(s->c, "scene %lld: %s", (long long)k->scene, vd_err_msg(&cut_err, ret));
+      ret = 0;
+      continue;
+    }
+    if (ret < 0) {
+      vd_err_set(err, ret, "%s", vd_err_msg(&cut_err, ret));
       goto out;
+    }
     k->written = 1;
     k->frames = rc.video_packets;
     k->out_t0 = rc.start;
@@ -216,9 +227,16 @@ static int acc_video(void *opaque, const struct vd_frame *f) {
 
 static int acc_audio(void *opaque, const struct vd_audio_chunk *a) {
   struct clips *s = opaque;
-  if (a->channels != s->eo.channels || a->sample_rate != s->eo.sample_rate)
-    return vd_err_set(s->err, VD_ERR_INTERNAL, "clips: audio arrived as %d ch %d Hz, not as asked",
-                      a->channels, a->sample_rate);
+  if (!s->has_audio)
+    return 0;
+  if (a->channels != s->eo.channels || a->sample_rate != s->eo.sample_rate) {
+    /* The stream changed layout mid-file: the clips keep their video and
+     * what audio they had, rather than the run failing. */
+    vd_actx_warn(s->c, "audio changed to %d ch %d Hz at %.3f s; later clips have no audio",
+                 a->channels, a->sample_rate, a->time);
+    s->has_audio = 0;
+    return 0;
+  }
   double rate = a->sample_rate, ta = a->time, te = ta + a->nb_samples / rate;
   int ret;
   while (s->acur < s->n && ta >= s->v[s->acur].t1) {
