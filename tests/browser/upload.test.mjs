@@ -10,6 +10,7 @@
 //                                      player, scene table with thumbnails,
 //                                      JSON/CSV/EDL/clip downloads that work
 //   6. library                      -> the file with its analysis, done
+//   7. scenes on an audio-only file -> the failed job says why
 // Screenshots go to $VD_BROWSER_OUT (default: a temp folder, printed).
 //
 // Env: VIDAN (binary, required), VD_SRC (repo root; default ../..),
@@ -19,7 +20,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,38 +88,23 @@ function makeVideo(file) {
   ffmpeg(args);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startServer(dataDir) {
-  const port = await freePort();
   const out = fs.openSync(serverLog, 'w');
-  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--workers', '2'];
-  // The data folder (./var) is relative to the working directory; the page is
-  // served from the source tree's web/.
-  server = spawn(VIDAN, args, {
-    cwd: dataDir,
-    stdio: ['ignore', out, out],
-    env: { ...process.env, VIDAN_WEB: path.join(SRC, 'web') },
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const portFile = path.join(tmp, 'port');
+  // Port 0: the kernel picks a free port, and vidan writes it to --port-file.
+  const args = ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', dataDir,
+    '--web', path.join(SRC, 'web'), '--workers', '2'];
+  server = spawn(VIDAN, args, { stdio: ['ignore', out, out] });
   const until = Date.now() + 20_000;
+  let base = null;
   while (Date.now() < until) {
     if (server.exitCode !== null) throw new Error(`vidan serve exited with ${server.exitCode}`);
+    const port = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
+    if (!base && /^\d+$/.test(port)) base = `http://127.0.0.1:${port}`;
     try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return base;
+      if (base && (await fetch(`${base}/healthz`)).ok) return base;
     } catch {
-      /* not listening yet */
+      /* not answering yet */
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -160,6 +145,8 @@ async function main() {
   makeVideo(video);
   const notes = path.join(tmp, 'notes.txt');
   fs.writeFileSync(notes, 'These are meeting notes, not a video.\n'.repeat(20));
+  const tone = path.join(tmp, 'tone.wav');
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=330:duration=2', tone]);
   const fake = path.join(tmp, 'holiday.mp4');
   fs.writeFileSync(fake, Buffer.from('This file only pretends to be an MP4 video. '.repeat(200)));
 
@@ -227,6 +214,8 @@ async function main() {
   });
   const t0 = Date.now();
   await page.setInputFiles('#file-input', video);
+  await page.waitForFunction(() => /\/s · /.test(document.getElementById('upload-line')?.textContent || ''));
+  await page.screenshot({ path: path.join(OUT, 'uploading.png') });
   await page.waitForURL(/#\/analyses\/[^/]+$/, { timeout: 60_000 });
   const upMs = Date.now() - t0;
   await cdp.send('Network.emulateNetworkConditions', {
@@ -240,6 +229,8 @@ async function main() {
 
   // 4. live progress, then results without reloading
   await page.waitForSelector('#job-state .state');
+  if (await page.locator('#job-state .state-running').count())
+    await page.screenshot({ path: path.join(OUT, 'progress.png') }); // for people; too fast to assert
   await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
     { timeout: 120_000 });
   const outcome = await page.locator('#job-outcome').textContent();
@@ -326,6 +317,16 @@ async function main() {
   }, null, { timeout: 15_000 });
   ok('the library shows the file thumbnail');
   await page.screenshot({ path: path.join(OUT, 'library.png'), fullPage: true });
+
+  // 7. a job that fails says why: scene detection on a file with no video
+  for (const n of offered) await page.setChecked(`#analysis-types input[value="${n}"]`, n === 'scenes');
+  await page.setInputFiles('#file-input', tone);
+  await page.waitForURL((u) => u.hash.startsWith('#/analyses/') && !u.hash.endsWith(encodeURIComponent(jobId)));
+  await page.waitForSelector('#job-state .state-failed, #job-state .state-succeeded', { timeout: 60_000 });
+  const why = await page.locator('#job-outcome').textContent();
+  check(/The analysis failed\./.test(why) && /needs a video stream/.test(why),
+    'a failed analysis says why, in words', why);
+  await page.screenshot({ path: path.join(OUT, 'failed.png') });
 
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 }

@@ -7,7 +7,8 @@ import { API, artifactUrl, del, eventsUrl, fileContentUrl, get } from './api.js'
 import { fileFacts, stateBadge } from './library.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+// 'deleted' is what the event stream says when the job vanished under it.
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'deleted']);
 
 /*
  * Artifact names → URLs, whatever shape the API gives: {analysis: [names]},
@@ -39,7 +40,10 @@ export function artifactMap(jobId, ...sources) {
 function resultParts(job) {
   const res = job.result || {};
   const results = res.results || (res.scenes || res.probe ? res : {}) || {};
-  const arts = artifactMap(job.id, res.artifacts, job.artifacts);
+  // The job's own artifact list (with URLs) is authoritative; the runner's
+  // per-analysis lists inside the result are the fallback.
+  const arts = Array.isArray(job.artifacts) && job.artifacts.length
+    ? artifactMap(job.id, job.artifacts) : artifactMap(job.id, res.artifacts);
   return { results, artifacts: arts, warnings: res.warnings || job.warnings || [] };
 }
 
@@ -250,6 +254,8 @@ export async function renderAnalysis(root, id) {
     try {
       job = await get(`${API}/analyses/${encodeURIComponent(id)}`, 'Loading the results');
     } catch (e) {
+      progressBox.hidden = true;
+      if (e.status === 404) e.message = 'This analysis was deleted, so there are no results to show.';
       clear(outcome).append(h('p', { class: 'notice error' }, e.message));
       return;
     }

@@ -52,9 +52,9 @@ export function describeFailure(status, detail, what) {
     case 409:
       return `${what} is not possible right now. ${d}`.trim();
     case 413:
-      return `The file is too large for this server. ${d}`.trim();
+      return `The file is too large for this server.${d ? ` Details: ${d}` : ''}`;
     case 415:
-      return `vidan cannot read this file as video or audio, so it was not kept. ${d}`.trim();
+      return `vidan cannot read this file as video or audio, so it was not kept.${d ? ` Details: ${d}` : ''}`;
     case 429:
     case 503:
       return `The server is busy. Wait a moment and try again. ${d}`.trim();
