@@ -181,6 +181,10 @@ function renderResults(box, job, file) {
       h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id) })));
   }
   box.append(renderDownloads(job, artifacts));
+  // The upload already probed the file: show its facts even when no probe
+  // analysis ran.
+  if (!results.probe && file.probe && typeof file.probe === 'object')
+    box.append(h('section', { class: 'panel' }, h('h2', {}, 'Media facts'), renderProbe(file.probe)));
   for (const [name, value] of Object.entries(results)) {
     if (name === 'scenes' && scenes) continue;
     if (name === 'probe' && value && typeof value === 'object') {

@@ -115,7 +115,8 @@ export function itemsOf(data) {
 
 /*
  * The analyses this server offers, as [{name, description, params: {name:
- * {type, default, minimum, maximum, enum, description}}, depends: []}].
+ * {type, default, minimum, maximum, enum, description}}, depends: [],
+ * internal}].
  * Read from the server so that an analysis added to the C registry shows up
  * here with no change to the page: first GET /api/v1/analysis-types, then
  * the OpenAPI document.
@@ -165,6 +166,7 @@ function normalizeTypes(list) {
       description: t.description || t.summary || '',
       params: (t.params && (t.params.properties || t.params)) || t.properties || {},
       depends: t['x-depends-on'] || t.depends || t.deps || [],
+      internal: !!t['x-internal'], // test-only analyses the page hides
     }));
 }
 
@@ -192,6 +194,7 @@ export function typesFromOpenApi(doc) {
       description: s.description || '',
       params: s.properties || {},
       depends: s['x-depends-on'] || [],
+      internal: !!s['x-internal'],
     });
   }
   return out;

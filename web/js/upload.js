@@ -172,7 +172,7 @@ export async function renderUpload(root, { onStarted }) {
   let maxBytes = DEFAULT_MAX_BYTES;
   let busy = false;
   try {
-    types = (await analysisTypes()).filter((t) => !t['x-internal']);
+    types = (await analysisTypes()).filter((t) => !t.internal);
   } catch (e) {
     clear(typesBox).append(h('legend', {}, 'Analyses to run'), h('p', { class: 'notice error' }, e.message));
   }
