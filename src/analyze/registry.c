@@ -11,6 +11,9 @@
 
 static const struct vd_analysis_def *const table[] = {
     &vd_analysis_probe,
+    &vd_analysis_scenes,
+    &vd_analysis_clips,
+    &vd_analysis_sleep,
 };
 
 const struct vd_analysis_def *const *vd_analysis_list(size_t *n) {

@@ -8,6 +8,9 @@
 #include "analyze/analyze.h"
 
 extern const struct vd_analysis_def vd_analysis_probe;
+extern const struct vd_analysis_def vd_analysis_scenes;
+extern const struct vd_analysis_def vd_analysis_clips;
+extern const struct vd_analysis_def vd_analysis_sleep;
 
 /* probe's JSON, reusable by the API's upload response. Caller owns it. */
 json_t *vd_probe_json(const struct vd_media_info *in);

@@ -48,5 +48,6 @@ int vd_cmd_probe(int argc, char **argv);
 int vd_cmd_scenes(int argc, char **argv);
 int vd_cmd_analyze(int argc, char **argv);
 int vd_cmd_list(int argc, char **argv);
+int vd_cmd_serve(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
     {"scenes", vd_cmd_scenes, "detect shots; print JSON, CSV or EDL; thumbnails; split clips"},
     {"analyze", vd_cmd_analyze, "run any set of analyses in one decode pass"},
     {"analyses", vd_cmd_list, "list the analyses and their parameters"},
+    {"serve", vd_cmd_serve, "run the HTTP API, web page and job workers"},
 };
 
 static void usage(FILE *f) {
