@@ -80,6 +80,8 @@ static int open_video(struct vd_encoder *e, const struct vd_encoder_opts *o, str
   c->framerate = fps;
   c->sample_aspect_ratio = (AVRational){1, 1};
   c->thread_count = 0;
+  /* libavcodec's default GOP is 12 frames; 2 s keeps clips seekable and small. */
+  c->gop_size = o->gop > 0 ? o->gop : (int)lround(o->fps * 2);
   if (e->fmt->oformat->flags & AVFMT_GLOBALHEADER)
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av_opt_set(c->priv_data, "preset", o->preset ? o->preset : "veryfast", 0);

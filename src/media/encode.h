@@ -35,6 +35,7 @@ struct vd_encoder_opts {
   int channels;        /* 1..8 when sample_rate > 0 */
   int crf;             /* x264 constant rate factor; 0 = 20 */
   const char *preset;  /* x264 preset; NULL = "veryfast" */
+  int gop;             /* most frames between keyframes; 0 = about 2 s */
 };
 
 /* Creates `path` and writes its header. VD_ERR_UNSUPPORTED when no H.264 or
