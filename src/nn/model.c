@@ -1,0 +1,884 @@
+/*
+ * model: loads a TF.js graph model (model.json + weight shards) into an
+ * immutable, pruned, topologically sorted graph with constants folded.
+ *
+ * Every size read from the file is checked against struct vd_nn_limits and
+ * for overflow before it is used; every name a node refers to must exist;
+ * shard file names must be plain names in the model's folder. Errors name
+ * the model and, where there is one, the node and its op.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "nn/nn_int.h"
+
+#define MAX_WEIGHT_ELEMS ((int64_t)1 << 30)
+
+static void limits_fill(struct vd_nn_limits *l, const struct vd_nn_limits *in) {
+  if (in)
+    *l = *in;
+  else
+    memset(l, 0, sizeof(*l));
+  if (!l->max_json_bytes)
+    l->max_json_bytes = (size_t)32 << 20;
+  if (!l->max_weight_bytes)
+    l->max_weight_bytes = (size_t)1 << 30;
+  if (!l->max_nodes)
+    l->max_nodes = 100000;
+  if (!l->max_ctx_bytes)
+    l->max_ctx_bytes = (size_t)2 << 30;
+}
+
+/* ---- attribute helpers ------------------------------------------------------- */
+
+json_t *vd__nn_attr_get(json_t *attr, const char *key) {
+  return json_is_object(attr) ? json_object_get(attr, key) : NULL;
+}
+
+static int b64val(int c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+' || c == '-')
+    return 62;
+  if (c == '/' || c == '_')
+    return 63;
+  return -1;
+}
+
+/* Base64 (standard or URL alphabet, padding optional) into buf, NUL-terminated. */
+static int b64_decode(const char *s, char *buf, size_t len) {
+  size_t o = 0;
+  unsigned acc = 0;
+  int bits = 0;
+  for (; *s && *s != '='; s++) {
+    int v = b64val((unsigned char)*s);
+    if (v < 0)
+      return -1;
+    acc = (acc << 6) | (unsigned)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (o + 1 >= len)
+        return -1;
+      buf[o++] = (char)((acc >> bits) & 0xff);
+    }
+  }
+  buf[o] = '\0';
+  return 0;
+}
+
+int vd__nn_attr_str(json_t *attr, const char *key, char *buf, size_t len) {
+  json_t *v = json_object_get(vd__nn_attr_get(attr, key), "s");
+  if (!json_is_string(v) || len == 0)
+    return -1;
+  return b64_decode(json_string_value(v), buf, len);
+}
+
+static int json_int64(json_t *v, int64_t *out) {
+  if (json_is_integer(v)) {
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+  }
+  if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+      return -1;
+    *out = x;
+    return 0;
+  }
+  return -1;
+}
+
+int vd__nn_attr_int(json_t *attr, const char *key, int64_t *v) {
+  return json_int64(json_object_get(vd__nn_attr_get(attr, key), "i"), v);
+}
+
+int vd__nn_attr_bool(json_t *attr, const char *key, int *v) {
+  json_t *b = json_object_get(vd__nn_attr_get(attr, key), "b");
+  if (!json_is_boolean(b))
+    return -1;
+  *v = json_is_true(b);
+  return 0;
+}
+
+int vd__nn_attr_float(json_t *attr, const char *key, float *v) {
+  json_t *f = json_object_get(vd__nn_attr_get(attr, key), "f");
+  if (!json_is_number(f))
+    return -1;
+  *v = (float)json_number_value(f);
+  return 0;
+}
+
+int vd__nn_attr_ints(json_t *attr, const char *key, int64_t *v, int n) {
+  json_t *list = json_object_get(vd__nn_attr_get(attr, key), "list");
+  if (!json_is_object(list))
+    return -1;
+  json_t *arr = json_object_get(list, "i");
+  if (!arr)
+    return 0; /* an empty list is written as {} */
+  if (!json_is_array(arr) || (int)json_array_size(arr) > n)
+    return -1;
+  for (size_t i = 0; i < json_array_size(arr); i++)
+    if (json_int64(json_array_get(arr, i), &v[i]) != 0)
+      return -1;
+  return (int)json_array_size(arr);
+}
+
+int vd__nn_attr_strs(json_t *attr, const char *key, char (*out)[32], int n) {
+  json_t *list = json_object_get(vd__nn_attr_get(attr, key), "list");
+  if (!json_is_object(list))
+    return -1;
+  json_t *arr = json_object_get(list, "s");
+  if (!arr)
+    return 0;
+  if (!json_is_array(arr) || (int)json_array_size(arr) > n)
+    return -1;
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    const char *s = json_string_value(json_array_get(arr, i));
+    if (!s || b64_decode(s, out[i], 32) != 0)
+      return -1;
+  }
+  return (int)json_array_size(arr);
+}
+
+/* ---- names → ids -------------------------------------------------------------- */
+
+struct namemap {
+  const char **keys;
+  int *vals;
+  size_t cap;
+};
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static void map_init(struct namemap *m, size_t n) {
+  m->cap = 16;
+  while (m->cap < n * 2)
+    m->cap <<= 1;
+  m->keys = vd_xcalloc(m->cap, sizeof(*m->keys));
+  m->vals = vd_xcalloc(m->cap, sizeof(*m->vals));
+}
+
+static void map_fini(struct namemap *m) {
+  free(m->keys);
+  free(m->vals);
+}
+
+/* Inserts; returns the existing value if the key is already present, else -1. */
+static int map_put(struct namemap *m, const char *k, int v) {
+  size_t i = hash_str(k) & (m->cap - 1);
+  while (m->keys[i]) {
+    if (strcmp(m->keys[i], k) == 0)
+      return m->vals[i];
+    i = (i + 1) & (m->cap - 1);
+  }
+  m->keys[i] = k;
+  m->vals[i] = v;
+  return -1;
+}
+
+static int map_get(const struct namemap *m, const char *k) {
+  size_t i = hash_str(k) & (m->cap - 1);
+  while (m->keys[i]) {
+    if (strcmp(m->keys[i], k) == 0)
+      return m->vals[i];
+    i = (i + 1) & (m->cap - 1);
+  }
+  return -1;
+}
+
+/* ---- weights ------------------------------------------------------------------ */
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else { /* subnormal: renormalise */
+      int e = -1;
+      do {
+        e++;
+        man <<= 1;
+      } while (!(man & 0x400));
+      bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | man << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | man << 13;
+  }
+  float f;
+  memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+struct wref {
+  const char *name;
+  json_t *spec;
+  size_t off;   /* into the weights blob */
+  size_t bytes; /* stored size */
+};
+
+/* Parses one manifest entry's shape and storage; fills bytes. */
+static int weight_spec(const char *model, json_t *w, struct vd_nn_shape *s, int *dtype, int *qkind,
+                       float *qscale, float *qmin, size_t *bytes, struct vd_err *e) {
+  const char *name = json_string_value(json_object_get(w, "name"));
+  json_t *shape = json_object_get(w, "shape");
+  const char *dt = json_string_value(json_object_get(w, "dtype"));
+  if (!name || !json_is_array(shape) || !dt)
+    return vd_err_set(e, VD_ERR_CORRUPT, "%s: weights manifest entry lacks name, shape or dtype",
+                      model);
+  if (json_array_size(shape) > VD_NN_MAX_RANK)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: weight '%s' has rank %zu (max %d)", model, name,
+                      json_array_size(shape), VD_NN_MAX_RANK);
+  s->rank = (int)json_array_size(shape);
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++) {
+    int64_t d;
+    if (json_int64(json_array_get(shape, (size_t)i), &d) != 0 || d < 0 || d > MAX_WEIGHT_ELEMS)
+      return vd_err_set(e, VD_ERR_CORRUPT, "%s: weight '%s' has a bad dimension", model, name);
+    s->dim[i] = d;
+    n *= d;
+    if (n > MAX_WEIGHT_ELEMS)
+      return vd_err_set(e, VD_ERR_LIMIT, "%s: weight '%s' is too large", model, name);
+  }
+  if (strcmp(dt, "float32") == 0)
+    *dtype = VD__NN_F32;
+  else if (strcmp(dt, "int32") == 0)
+    *dtype = VD__NN_I32;
+  else
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: weight '%s' has dtype %s (float32 and int32 only)",
+                      model, name, dt);
+  size_t esize = 4;
+  *qkind = 0;
+  json_t *q = json_object_get(w, "quantization");
+  if (q) {
+    const char *qd = json_string_value(json_object_get(q, "dtype"));
+    if (!qd)
+      return vd_err_set(e, VD_ERR_CORRUPT, "%s: weight '%s': quantization without dtype", model,
+                        name);
+    if (strcmp(qd, "float16") == 0) {
+      *qkind = 16;
+      esize = 2;
+    } else if (strcmp(qd, "uint8") == 0 || strcmp(qd, "uint16") == 0) {
+      *qkind = qd[4] == '8' ? 8 : 1600;
+      esize = qd[4] == '8' ? 1 : 2;
+      json_t *sc = json_object_get(q, "scale"), *mn = json_object_get(q, "min");
+      if (!json_is_number(sc) || !json_is_number(mn))
+        return vd_err_set(e, VD_ERR_CORRUPT, "%s: weight '%s': %s quantization needs scale and min",
+                          model, name, qd);
+      *qscale = (float)json_number_value(sc);
+      *qmin = (float)json_number_value(mn);
+    } else {
+      return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: weight '%s': quantization dtype %s", model,
+                        name, qd);
+    }
+    if (*dtype != VD__NN_F32)
+      return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: weight '%s': quantized %s", model, name, dt);
+  }
+  *bytes = (size_t)n * esize;
+  return 0;
+}
+
+/* Decodes a weight into a fresh tensor buffer. */
+static void weight_decode(const uint8_t *src, int64_t n, int dtype, int qkind, float qscale,
+                          float qmin, struct vd__nn_tensor *t) {
+  t->dtype = dtype;
+  t->data = vd_xmalloc((size_t)(n ? n : 1) * 4);
+  float *f = t->data;
+  if (qkind == 16) {
+    for (int64_t i = 0; i < n; i++)
+      f[i] = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+  } else if (qkind == 8) {
+    for (int64_t i = 0; i < n; i++)
+      f[i] = src[i] * qscale + qmin;
+  } else if (qkind == 1600) {
+    for (int64_t i = 0; i < n; i++)
+      f[i] = (float)(src[2 * i] | src[2 * i + 1] << 8) * qscale + qmin;
+  } else {
+    memcpy(t->data, src, (size_t)n * 4); /* little-endian hosts only, as TF.js */
+  }
+}
+
+/* ---- graph -------------------------------------------------------------------- */
+
+static void model_destroy(struct vd_nn_model *m) {
+  if (!m)
+    return;
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    free(m->nodes[i].name);
+    free(m->nodes[i].opname);
+    free(m->nodes[i].in);
+    if (m->val)
+      free(m->val[i].data);
+  }
+  free(m->nodes);
+  free(m->val);
+  free(m->in_decl);
+  free(m->inputs);
+  free(m->outputs);
+  free(m->name);
+  free(m);
+}
+
+/* Strips "^" (control input) and ":0"; returns 1 for control inputs, -1 for other outputs. */
+static int input_ref(const char *s, char *buf, size_t len) {
+  int ctrl = s[0] == '^';
+  if (ctrl)
+    s++;
+  snprintf(buf, len, "%s", s);
+  char *colon = strrchr(buf, ':');
+  if (colon) {
+    if (strcmp(colon, ":0") != 0)
+      return -1;
+    *colon = '\0';
+  }
+  return ctrl;
+}
+
+static int placeholder_shape(const char *model, const char *name, json_t *attr,
+                             struct vd_nn_shape *s, struct vd_err *e) {
+  json_t *dims = json_object_get(json_object_get(vd__nn_attr_get(attr, "shape"), "shape"), "dim");
+  const char *dt = json_string_value(json_object_get(vd__nn_attr_get(attr, "dtype"), "type"));
+  if (dt && strcmp(dt, "DT_FLOAT") != 0)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: input '%s' has dtype %s (DT_FLOAT only)", model,
+                      name, dt);
+  if (!json_is_array(dims) || json_array_size(dims) > VD_NN_MAX_RANK)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: input '%s' has no usable shape", model, name);
+  s->rank = (int)json_array_size(dims);
+  for (int i = 0; i < s->rank; i++) {
+    int64_t d;
+    if (json_int64(json_object_get(json_array_get(dims, (size_t)i), "size"), &d) != 0 || d < -1 ||
+        d > MAX_WEIGHT_ELEMS)
+      return vd_err_set(e, VD_ERR_CORRUPT, "%s: input '%s' has a bad dimension", model, name);
+    s->dim[i] = d;
+  }
+  return 0;
+}
+
+/* Output names from the signature (in file order), else every sink. */
+static int find_outputs(struct vd_nn_model *m, json_t *root, json_t *nodes, const struct namemap *nm,
+                        const int *consumers, int **out, size_t *n_out, struct vd_err *e) {
+  json_t *sig = json_object_get(root, "signature");
+  if (!sig)
+    sig = json_object_get(json_object_get(root, "userDefinedMetadata"), "signature");
+  json_t *outs = json_object_get(sig, "outputs");
+  size_t n = json_array_size(nodes);
+  *out = vd_xcalloc(n + 1, sizeof(int));
+  *n_out = 0;
+  if (json_is_object(outs) && json_object_size(outs) > 0) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(outs, key, v) {
+      const char *nm_s = json_string_value(json_object_get(v, "name"));
+      char buf[512];
+      if (input_ref(nm_s ? nm_s : key, buf, sizeof(buf)) != 0)
+        return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: output '%s' is not a node's first output",
+                          m->name, nm_s ? nm_s : key);
+      int id = map_get(nm, buf);
+      if (id < 0)
+        return vd_err_set(e, VD_ERR_CORRUPT, "%s: signature output '%s' names no node", m->name,
+                          buf);
+      (*out)[(*n_out)++] = id;
+      if (*n_out >= n)
+        break;
+    }
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *op = json_string_value(json_object_get(json_array_get(nodes, i), "op"));
+    if (!consumers[i] && op && strcmp(op, "Const") != 0 && strcmp(op, "Placeholder") != 0)
+      (*out)[(*n_out)++] = (int)i;
+  }
+  if (*n_out == 0)
+    return vd_err_set(e, VD_ERR_CORRUPT, "%s: the graph has no outputs", m->name);
+  return 0;
+}
+
+struct raw_node {
+  const char *name, *op;
+  json_t *js;
+  int *in;
+  int n_in;
+};
+
+static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, size_t wlen,
+                       struct vd_err *e) {
+  int rc = 0;
+  json_t *nodes = json_object_get(json_object_get(root, "modelTopology"), "node");
+  json_t *manifest = json_object_get(root, "weightsManifest");
+  const char *fmt = json_string_value(json_object_get(root, "format"));
+  struct raw_node *raw = NULL;
+  struct namemap nm = {0}, wm = {0};
+  struct wref *wr = NULL;
+  int *consumers = NULL, *order = NULL, *newid = NULL, *outs = NULL, *queue = NULL, *deg = NULL;
+  size_t n_outs = 0, n_w = 0;
+  unsigned char *need = NULL;
+
+  if (fmt && strcmp(fmt, "graph-model") != 0)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: format '%s' is not a TF.js graph model", m->name,
+                      fmt);
+  if (!json_is_array(nodes) || json_array_size(nodes) == 0)
+    return vd_err_set(e, VD_ERR_CORRUPT, "%s: modelTopology.node is missing or empty", m->name);
+  size_t n = json_array_size(nodes);
+  if (n > m->lim.max_nodes)
+    return vd_err_set(e, VD_ERR_LIMIT, "%s: %zu nodes (limit %zu)", m->name, n, m->lim.max_nodes);
+  if (manifest && !json_is_array(manifest))
+    return vd_err_set(e, VD_ERR_CORRUPT, "%s: weightsManifest is not an array", m->name);
+
+  /* Weights: sequential through the groups, as the shards are concatenated. */
+  size_t nw_total = 0;
+  for (size_t g = 0; g < json_array_size(manifest); g++) {
+    json_t *ws = json_object_get(json_array_get(manifest, g), "weights");
+    if (!json_is_array(ws))
+      return vd_err_set(e, VD_ERR_CORRUPT, "%s: weightsManifest[%zu] has no weights", m->name, g);
+    nw_total += json_array_size(ws);
+  }
+  wr = vd_xcalloc(nw_total + 1, sizeof(*wr));
+  map_init(&wm, nw_total + 1);
+  size_t off = 0;
+  for (size_t g = 0; g < json_array_size(manifest); g++) {
+    json_t *ws = json_object_get(json_array_get(manifest, g), "weights");
+    for (size_t i = 0; i < json_array_size(ws); i++) {
+      json_t *spec = json_array_get(ws, i);
+      struct vd_nn_shape s;
+      int dt, qk;
+      float qs, qm;
+      size_t bytes;
+      if ((rc = weight_spec(m->name, spec, &s, &dt, &qk, &qs, &qm, &bytes, e)) != 0)
+        goto out;
+      if (bytes > wlen || off > wlen - bytes) {
+        rc = vd_err_set(e, VD_ERR_CORRUPT,
+                        "%s: weights are truncated: '%s' needs bytes %zu..%zu of %zu", m->name,
+                        json_string_value(json_object_get(spec, "name")), off, off + bytes, wlen);
+        goto out;
+      }
+      wr[n_w] = (struct wref){json_string_value(json_object_get(spec, "name")), spec, off, bytes};
+      map_put(&wm, wr[n_w].name, (int)n_w);
+      n_w++;
+      off += bytes;
+    }
+  }
+
+  raw = vd_xcalloc(n, sizeof(*raw));
+  map_init(&nm, n);
+  for (size_t i = 0; i < n; i++) {
+    json_t *js = json_array_get(nodes, i);
+    raw[i].js = js;
+    raw[i].name = json_string_value(json_object_get(js, "name"));
+    raw[i].op = json_string_value(json_object_get(js, "op"));
+    if (!raw[i].name || !raw[i].op) {
+      rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node %zu lacks a name or op", m->name, i);
+      goto out;
+    }
+    if (map_put(&nm, raw[i].name, (int)i) >= 0) {
+      rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: two nodes are named '%s'", m->name, raw[i].name);
+      goto out;
+    }
+  }
+  consumers = vd_xcalloc(n, sizeof(int));
+  for (size_t i = 0; i < n; i++) {
+    json_t *ins = json_object_get(raw[i].js, "input");
+    if (ins && !json_is_array(ins)) {
+      rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s': input is not a list", m->name, raw[i].name);
+      goto out;
+    }
+    raw[i].in = vd_xcalloc(json_array_size(ins) + 1, sizeof(int));
+    for (size_t k = 0; k < json_array_size(ins); k++) {
+      const char *s = json_string_value(json_array_get(ins, k));
+      char buf[512];
+      int kind = s ? input_ref(s, buf, sizeof(buf)) : -1;
+      if (kind < 0) {
+        rc = vd_err_set(e, VD_ERR_UNSUPPORTED,
+                        "%s: node '%s' (%s): input '%s' is not a node's first output", m->name,
+                        raw[i].name, raw[i].op, s ? s : "?");
+        goto out;
+      }
+      if (kind == 1)
+        continue; /* control dependency: ordering only, nothing to compute */
+      int id = map_get(&nm, buf);
+      if (id < 0) {
+        rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s' (%s): input '%s' names no node", m->name,
+                        raw[i].name, raw[i].op, buf);
+        goto out;
+      }
+      raw[i].in[raw[i].n_in++] = id;
+      consumers[id]++;
+    }
+  }
+  if ((rc = find_outputs(m, root, nodes, &nm, consumers, &outs, &n_outs, e)) != 0)
+    goto out;
+
+  /* Prune to what the outputs need, then order (Kahn; no recursion on file data). */
+  need = vd_xcalloc(n, 1);
+  queue = vd_xcalloc(n, sizeof(int));
+  size_t qh = 0, qt = 0;
+  for (size_t i = 0; i < n_outs; i++)
+    if (!need[outs[i]]) {
+      need[outs[i]] = 1;
+      queue[qt++] = outs[i];
+    }
+  while (qh < qt) {
+    int id = queue[qh++];
+    for (int k = 0; k < raw[id].n_in; k++)
+      if (!need[raw[id].in[k]]) {
+        need[raw[id].in[k]] = 1;
+        queue[qt++] = raw[id].in[k];
+      }
+  }
+  deg = vd_xcalloc(n, sizeof(int));
+  for (size_t i = 0; i < n; i++)
+    if (need[i])
+      deg[i] = raw[i].n_in;
+  /* consumer lists as CSR for the sort */
+  int *cstart = vd_xcalloc(n + 1, sizeof(int));
+  for (size_t i = 0; i < n; i++)
+    if (need[i])
+      for (int k = 0; k < raw[i].n_in; k++)
+        cstart[raw[i].in[k] + 1]++;
+  for (size_t i = 0; i < n; i++)
+    cstart[i + 1] += cstart[i];
+  int *clist = vd_xcalloc((size_t)cstart[n] + 1, sizeof(int)), *cfill = vd_xcalloc(n, sizeof(int));
+  for (size_t i = 0; i < n; i++)
+    if (need[i])
+      for (int k = 0; k < raw[i].n_in; k++) {
+        int src = raw[i].in[k];
+        clist[cstart[src] + cfill[src]++] = (int)i;
+      }
+  order = vd_xcalloc(n, sizeof(int));
+  size_t n_ord = 0;
+  qh = qt = 0;
+  for (size_t i = 0; i < n; i++)
+    if (need[i] && deg[i] == 0)
+      queue[qt++] = (int)i;
+  while (qh < qt) {
+    int id = queue[qh++];
+    order[n_ord++] = id;
+    for (int k = cstart[id]; k < cstart[id + 1]; k++)
+      if (--deg[clist[k]] == 0)
+        queue[qt++] = clist[k];
+  }
+  size_t n_need = 0;
+  for (size_t i = 0; i < n; i++)
+    n_need += need[i];
+  free(cstart);
+  free(clist);
+  free(cfill);
+  if (n_ord != n_need) {
+    rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: the graph has a cycle", m->name);
+    goto out;
+  }
+
+  /* Materialise nodes in order. */
+  newid = vd_xcalloc(n, sizeof(int));
+  m->nodes = vd_xcalloc(n_ord, sizeof(*m->nodes));
+  m->val = vd_xcalloc(n_ord, sizeof(*m->val));
+  m->n_nodes = n_ord;
+  m->inputs = vd_xcalloc(n_ord, sizeof(int));
+  m->in_decl = vd_xcalloc(n_ord, sizeof(*m->in_decl));
+  for (size_t j = 0; j < n_ord; j++) {
+    const struct raw_node *r = &raw[order[j]];
+    struct vd__nn_node *nd = &m->nodes[j];
+    newid[order[j]] = (int)j;
+    nd->name = vd_xstrdup(r->name);
+    nd->opname = vd_xstrdup(r->op);
+    nd->n_in = r->n_in;
+    nd->in = vd_xcalloc((size_t)r->n_in + 1, sizeof(int));
+    for (int k = 0; k < r->n_in; k++)
+      nd->in[k] = newid[r->in[k]];
+    json_t *attr = json_object_get(r->js, "attr");
+    if (strcmp(r->op, "Const") == 0) {
+      int wid = map_get(&wm, r->name);
+      if (wid < 0) {
+        rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s' (Const) has no entry in the weights",
+                        m->name, r->name);
+        goto out;
+      }
+      struct vd__nn_tensor *t = &m->val[j];
+      int dt, qk;
+      float qs = 0, qm = 0;
+      size_t bytes;
+      if ((rc = weight_spec(m->name, wr[wid].spec, &t->s, &dt, &qk, &qs, &qm, &bytes, e)) != 0)
+        goto out;
+      weight_decode(w + wr[wid].off, vd__nn_count(&t->s), dt, qk, qs, qm, t);
+      nd->is_const = 1;
+    } else if (strcmp(r->op, "Placeholder") == 0) {
+      if ((rc = placeholder_shape(m->name, r->name, attr, &m->in_decl[m->n_inputs], e)) != 0)
+        goto out;
+      nd->is_input = 1;
+      m->inputs[m->n_inputs++] = (int)j;
+    } else {
+      nd->op = vd__nn_op_find(r->op);
+      if (!nd->op) {
+        rc = vd_err_set(e, VD_ERR_UNSUPPORTED,
+                        "%s: node '%s' uses op %s, which the nn runtime does not support", m->name,
+                        r->name, r->op);
+        goto out;
+      }
+      if (nd->n_in < nd->op->min_in || nd->n_in > nd->op->max_in) {
+        rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s' (%s) has %d inputs, expected %d..%d",
+                        m->name, r->name, r->op, nd->n_in, nd->op->min_in, nd->op->max_in);
+        goto out;
+      }
+      nd->a.stride[0] = nd->a.stride[1] = nd->a.dil[0] = nd->a.dil[1] = 1;
+      if (nd->op->parse) {
+        struct vd_err pe = {0};
+        if ((rc = nd->op->parse(nd, attr, &pe)) != 0) {
+          vd_err_set(e, rc, "%s: node '%s' (%s): %s", m->name, r->name, r->op, vd_err_msg(&pe, rc));
+          goto out;
+        }
+      }
+    }
+  }
+  if (m->n_inputs == 0) {
+    rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: the graph has no input (Placeholder)", m->name);
+    goto out;
+  }
+  m->outputs = vd_xcalloc(n_outs + 1, sizeof(int));
+  for (size_t i = 0; i < n_outs; i++)
+    m->outputs[m->n_outputs++] = newid[outs[i]];
+
+  /* Fold: nodes whose inputs are all constant become constants. */
+  for (size_t j = 0; j < m->n_nodes; j++) {
+    struct vd__nn_node *nd = &m->nodes[j];
+    if (!nd->op)
+      continue;
+    int all = 1;
+    for (int k = 0; k < nd->n_in; k++)
+      all &= m->nodes[nd->in[k]].is_const;
+    if (all && (rc = vd__nn_fold(m, j, e)) != 0)
+      goto out;
+  }
+  /* Constants nobody reads any more (folded into others) free their memory. */
+  memset(need, 0, n);
+  for (size_t j = 0; j < m->n_nodes; j++)
+    if (!m->nodes[j].is_const)
+      for (int k = 0; k < m->nodes[j].n_in; k++)
+        need[m->nodes[j].in[k]] = 1;
+  for (size_t i = 0; i < m->n_outputs; i++)
+    need[m->outputs[i]] = 1;
+  for (size_t j = 0; j < m->n_nodes; j++)
+    if (m->nodes[j].is_const && !need[j]) {
+      free(m->val[j].data);
+      m->val[j].data = NULL;
+    }
+
+out:
+  if (raw)
+    for (size_t i = 0; i < n; i++)
+      free(raw[i].in);
+  free(raw);
+  free(wr);
+  map_fini(&nm);
+  map_fini(&wm);
+  free(consumers);
+  free(order);
+  free(newid);
+  free(outs);
+  free(queue);
+  free(deg);
+  free(need);
+  return rc;
+}
+
+static int load(struct vd_nn_model **out, const char *name, json_t *root, const uint8_t *w,
+                size_t wlen, const struct vd_nn_limits *lim, struct vd_err *e) {
+  struct vd_nn_model *m = vd_xcalloc(1, sizeof(*m));
+  atomic_init(&m->refs, 1);
+  m->name = vd_xstrdup(name);
+  limits_fill(&m->lim, lim);
+  int rc = build_graph(m, root, w, wlen, e);
+  if (rc != 0) {
+    model_destroy(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+static json_t *parse_json(const char *name, const char *text, size_t len, struct vd_err *e) {
+  json_error_t je;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    vd_err_set(e, VD_ERR_CORRUPT, "%s: model.json is not valid JSON (line %d: %s)", name, je.line,
+               je.text);
+    return NULL;
+  }
+  if (!json_is_object(root)) {
+    vd_err_set(e, VD_ERR_CORRUPT, "%s: model.json is not a JSON object", name);
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+int vd_nn_model_load_mem(struct vd_nn_model **out, const char *name, const char *json,
+                         size_t json_len, const void *weights, size_t weights_len,
+                         const struct vd_nn_limits *lim, struct vd_err *err) {
+  *out = NULL;
+  struct vd_nn_limits l;
+  limits_fill(&l, lim);
+  if (json_len > l.max_json_bytes || weights_len > l.max_weight_bytes)
+    return vd_err_set(err, VD_ERR_LIMIT, "%s: model is larger than the configured limits", name);
+  json_t *root = parse_json(name, json, json_len, err);
+  if (!root)
+    return VD_ERR_CORRUPT;
+  int rc = load(out, name, root, weights, weights_len, &l, err);
+  json_decref(root);
+  return rc;
+}
+
+/* Reads a whole file of at most `cap` bytes; appends to *buf at *len. */
+static int read_file(const char *model, const char *path, size_t cap, uint8_t **buf, size_t *len,
+                     struct vd_err *e) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return vd_err_set(e, -errno, "%s: cannot open %s: %s", model, path, strerror(errno));
+  struct stat st;
+  int rc = 0;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: %s is not a regular file", model, path);
+    goto out;
+  }
+  if ((uint64_t)st.st_size > cap - *len) {
+    rc = vd_err_set(e, VD_ERR_LIMIT, "%s: %s makes the model larger than the limit (%zu bytes)",
+                    model, path, cap);
+    goto out;
+  }
+  *buf = vd_xrealloc(*buf, *len + (size_t)st.st_size + 1);
+  if (fread(*buf + *len, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+    rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: cannot read %s", model, path);
+    goto out;
+  }
+  *len += (size_t)st.st_size;
+out:
+  fclose(f);
+  return rc;
+}
+
+int vd_nn_model_load(struct vd_nn_model **out, const char *json_path,
+                     const struct vd_nn_limits *lim, struct vd_err *err) {
+  *out = NULL;
+  struct vd_nn_limits l;
+  limits_fill(&l, lim);
+  const char *base = strrchr(json_path, '/');
+  base = base ? base + 1 : json_path;
+  char *name = vd_xstrdup(base);
+  char *dot = strrchr(name, '.');
+  if (dot && strcmp(dot, ".json") == 0)
+    *dot = '\0';
+  char *dir = vd_xstrdup(json_path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    slash[1] = '\0';
+  else
+    dir[0] = '\0';
+  uint8_t *text = NULL, *w = NULL;
+  size_t tlen = 0, wlen = 0;
+  json_t *root = NULL;
+  int rc = read_file(name, json_path, l.max_json_bytes, &text, &tlen, err);
+  if (rc != 0)
+    goto out;
+  if (!(root = parse_json(name, (const char *)text, tlen, err))) {
+    rc = VD_ERR_CORRUPT;
+    goto out;
+  }
+  json_t *manifest = json_object_get(root, "weightsManifest");
+  for (size_t g = 0; g < json_array_size(manifest); g++) {
+    json_t *paths = json_object_get(json_array_get(manifest, g), "paths");
+    for (size_t i = 0; i < json_array_size(paths); i++) {
+      const char *p = json_string_value(json_array_get(paths, i));
+      /* Shards live beside model.json: no folders, no hidden or parent names. */
+      if (!p || !*p || strchr(p, '/') || p[0] == '.') {
+        rc = vd_err_set(err, VD_ERR_CORRUPT, "%s: weight shard name '%s' is not a plain file name",
+                        name, p ? p : "?");
+        goto out;
+      }
+      char *full = vd_xasprintf("%s%s", dir, p);
+      rc = read_file(name, full, l.max_weight_bytes, &w, &wlen, err);
+      free(full);
+      if (rc != 0)
+        goto out;
+    }
+  }
+  rc = load(out, name, root, w, wlen, &l, err);
+out:
+  json_decref(root);
+  free(text);
+  free(w);
+  free(name);
+  free(dir);
+  return rc;
+}
+
+struct vd_nn_model *vd_nn_model_ref(struct vd_nn_model *m) {
+  atomic_fetch_add(&m->refs, 1);
+  return m;
+}
+
+void vd_nn_model_free(struct vd_nn_model *m) {
+  if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+    model_destroy(m);
+}
+
+const char *vd_nn_model_name(const struct vd_nn_model *m) { return m->name; }
+size_t vd_nn_model_n_inputs(const struct vd_nn_model *m) { return m->n_inputs; }
+size_t vd_nn_model_n_outputs(const struct vd_nn_model *m) { return m->n_outputs; }
+size_t vd_nn_model_n_nodes(const struct vd_nn_model *m) { return m->n_nodes; }
+
+const char *vd_nn_model_input_name(const struct vd_nn_model *m, size_t i) {
+  return i < m->n_inputs ? m->nodes[m->inputs[i]].name : NULL;
+}
+
+const char *vd_nn_model_output_name(const struct vd_nn_model *m, size_t i) {
+  return i < m->n_outputs ? m->nodes[m->outputs[i]].name : NULL;
+}
+
+int vd_nn_model_output_find(const struct vd_nn_model *m, const char *name) {
+  size_t len = strlen(name);
+  if (len > 2 && strcmp(name + len - 2, ":0") == 0)
+    len -= 2;
+  for (size_t i = 0; i < m->n_outputs; i++) {
+    const char *o = m->nodes[m->outputs[i]].name;
+    if (strlen(o) == len && strncmp(o, name, len) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+void vd_nn_model_input_shape(const struct vd_nn_model *m, size_t i, struct vd_nn_shape *s) {
+  if (i < m->n_inputs)
+    *s = m->in_decl[i];
+  else
+    memset(s, 0, sizeof(*s));
+}
+
+char *vd_nn_model_path(const char *name) {
+  const char *env = getenv("VIDAN_MODELS");
+  if (env && *env)
+    return vd_xasprintf("%s/%s.json", env, name);
+  char *local = vd_xasprintf("models/%s.json", name);
+  struct stat st;
+  if (stat(local, &st) == 0)
+    return local;
+  free(local);
+  return vd_xasprintf("%s/models/%s.json", VD_SOURCE_DIR, name);
+}
