@@ -316,11 +316,14 @@ static int write_packet(struct cut *c, AVFormatContext *o, AVPacket *p, struct v
    * missing: the muxer derives it from the stream's reorder delay. */
   if (p->dts != AV_NOPTS_VALUE) {
     p->dts -= off;
-    /* A muxer refuses decode times that go backwards; a damaged input can
-     * have them. Drop such a packet rather than fail the clip. */
+    /* A muxer refuses decode times that do not increase. Demuxers guess
+     * some (MPEG-PS gives the first two frames the same one) and damaged
+     * files have them: nudge the time forward, as ffmpeg's CLI does, rather
+     * than lose the frame or fail the clip. */
     if (c->last_dts[os] != AV_NOPTS_VALUE && p->dts <= c->last_dts[os]) {
-      av_packet_unref(p);
-      return 0;
+      p->dts = c->last_dts[os] + 1;
+      if (p->pts != AV_NOPTS_VALUE && p->pts < p->dts)
+        p->pts = p->dts;
     }
     c->last_dts[os] = p->dts;
   }
