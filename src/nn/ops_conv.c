@@ -12,6 +12,7 @@
  * vector extensions, so it stays portable C): NHWC puts channels innermost,
  * which is what makes it vectorize.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "nn/nn_int.h"
@@ -248,7 +249,14 @@ static size_t conv_scratch(const struct vd__nn_node *n, const struct vd__nn_tens
   int64_t rows = conv_rows_per_task(ow), oh = out->s.dim[1];
   if (rows > oh)
     rows = oh;
-  return (size_t)(threads * rows * ow * k);
+  /* Shapes come from files: saturate instead of overflowing; the plan's cap
+   * then rejects the model. */
+  uint64_t r;
+  if (__builtin_mul_overflow((uint64_t)rows, (uint64_t)ow, &r) ||
+      __builtin_mul_overflow(r, (uint64_t)k, &r) || __builtin_mul_overflow(r, (uint64_t)threads, &r) ||
+      r > SIZE_MAX / 8)
+    return SIZE_MAX / 8;
+  return (size_t)r;
 }
 
 struct conv_job {

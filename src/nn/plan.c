@@ -335,7 +335,12 @@ int vd_nn_ctx_new(struct vd_nn_ctx **out, struct vd_nn_model *m, const struct vd
       if (v->s.rank > 0 && v->s.dim[0] < 0)
         v->s.dim[0] = o->batch > 0 ? o->batch : 1;
       if (vd__nn_count(&v->s) < 0) {
-        rc = vd_err_set(err, VD_ERR_INVALID, "%s: input '%s' has free dimensions %s; give a shape",
+        int free_dim = 0;
+        for (int d = 0; d < v->s.rank; d++)
+          free_dim |= v->s.dim[d] < 0;
+        rc = vd_err_set(err, free_dim ? VD_ERR_INVALID : VD_ERR_LIMIT,
+                        free_dim ? "%s: input '%s' has free dimensions %s; give a shape"
+                                 : "%s: input '%s' of shape %s is too large",
                         m->name, nd->name, vd__nn_shape_str(&v->s, sb, sizeof(sb)));
         goto out;
       }
