@@ -61,7 +61,10 @@ struct vd_http_req {
   size_t flen;
   int64_t nbytes;
   double t0;
-  int failed;           /* a body error was answered */
+  int failed;           /* a body error was found (answered, or pending) */
+  int pend_status;      /* body error to answer once the body is drained */
+  char pend_msg[256];
+  int64_t drained;      /* body bytes discarded after an error */
   /* response */
   char *hdr_name[MAX_HDRS], *hdr_val[MAX_HDRS];
   int nhdrs;
@@ -415,12 +418,26 @@ no:
 
 /* ---- bodies -------------------------------------------------------------------- */
 
+/*
+ * libmicrohttpd accepts a response only before the body (right after the
+ * headers) or after all of it. An error found mid-body is therefore kept,
+ * the rest of the body is drained without storing it (up to a cap, after
+ * which the connection is dropped), and the error is answered at the end.
+ */
 static void body_error(struct vd_http_req *r, int status, const char *msg) {
   if (r->failed)
     return;
   r->failed = 1;
   vd_blob_abort(r->writer); /* the temp file goes at once */
   r->writer = NULL;
+  r->pend_status = status;
+  snprintf(r->pend_msg, sizeof(r->pend_msg), "%s", msg);
+}
+
+/* First-call errors can be answered at once: MHD then reads no body. */
+static void early_error(struct vd_http_req *r, int status, const char *msg) {
+  body_error(r, status, msg);
+  r->pend_status = 0;
   vd_http_error(r, status, NULL, "%s", msg);
 }
 
@@ -486,22 +503,22 @@ static int body_begin(struct vd_http_req *r) {
   if (mode == VD_HTTP_BODY_NONE)
     return 0;
   if (mode != VD_HTTP_BODY_UPLOAD && declared > VD_HTTP_MAX_SMALL_BODY) {
-    body_error(r, 413, "request body too large");
+    early_error(r, 413, "request body too large");
     return -1;
   }
   if (mode == VD_HTTP_BODY_UPLOAD && r->h->o.max_upload > 0 &&
-      declared > r->h->o.max_upload + (long long)VD_HTTP_MAX_SMALL_BODY) {
+      declared > r->h->o.max_upload + 65536) { /* multipart framing is small */
     char msg[128];
     snprintf(msg, sizeof(msg), "file is larger than the limit of %lld bytes",
              (long long)r->h->o.max_upload);
-    body_error(r, 413, msg);
+    early_error(r, 413, msg);
     return -1;
   }
   if (mode == VD_HTTP_BODY_FORM || mode == VD_HTTP_BODY_UPLOAD) {
     char b[VD_MP_MAX_BOUNDARY + 1];
     if (ctype && !strncasecmp(ctype, "multipart/", 10)) {
       if (vd_multipart_boundary(ctype, b, sizeof(b)) < 0) {
-        body_error(r, 400, "multipart body without a valid boundary");
+        early_error(r, 400, "multipart body without a valid boundary");
         return -1;
       }
       r->mp = vd_multipart_new(b, &mp_cb, r);
@@ -509,7 +526,7 @@ static int body_begin(struct vd_http_req *r) {
                !(ctype && !strncasecmp(ctype, "application/x-www-form-urlencoded", 33))) {
       struct vd_err err = {0};
       if (vd_blob_writer_new(r->h->o.blobs, r->h->o.max_upload, &r->writer, &err) < 0) {
-        body_error(r, 500, "cannot create a temp file");
+        early_error(r, 500, "cannot create a temp file");
         return -1;
       }
       r->raw_upload = 1;
@@ -522,12 +539,6 @@ static int body_begin(struct vd_http_req *r) {
 
 static void body_data(struct vd_http_req *r, const char *data, size_t len) {
   struct vd_err err = {0};
-  r->nbytes += (int64_t)len;
-  double el = vd_now() - r->t0;
-  if (el > r->h->o.upload_grace && (double)r->nbytes / el < r->h->o.min_rate) {
-    body_error(r, 408, "upload too slow: the request was closed");
-    return;
-  }
   if (r->mp) {
     int ret = vd_multipart_feed(r->mp, data, len, &err);
     if (ret == VD_ERR_LIMIT)
@@ -614,19 +625,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   if (*upload_data_size) {
-    if (!r->failed) {
-      if (r->route->body == VD_HTTP_BODY_NONE && *upload_data_size)
-        body_error(r, 413, "this route takes no request body");
-      else
-        body_data(r, upload_data, *upload_data_size);
-    }
+    size_t n = *upload_data_size;
     *upload_data_size = 0;
+    r->nbytes += (int64_t)n;
+    double el = vd_now() - r->t0;
+    if (el > h->o.upload_grace && (double)r->nbytes / el < h->o.min_rate) {
+      VD_INFO("http: %s %s: body too slow (%lld bytes in %.1f s), closing", method, url,
+              (long long)r->nbytes, el);
+      return MHD_NO; /* drops the connection; on_completed deletes the temp file */
+    }
+    if (r->failed) {
+      r->drained += (int64_t)n;
+      return r->drained > ((int64_t)64 << 20) ? MHD_NO : MHD_YES;
+    }
+    if (r->route->body == VD_HTTP_BODY_NONE)
+      body_error(r, 413, "this route takes no request body");
+    else
+      body_data(r, upload_data, n);
+    return MHD_YES;
+  }
+  if (r->pend_status) {
+    vd_http_error(r, r->pend_status, NULL, "%s", r->pend_msg);
     return MHD_YES;
   }
   if (r->failed || r->status)
     return MHD_YES;
-  if (body_end(r) < 0)
+  if (body_end(r) < 0) {
+    vd_http_error(r, r->pend_status, NULL, "%s", r->pend_msg);
     return MHD_YES;
+  }
   r->route->fn(r, h->o.app);
   if (!r->status)
     vd_http_error(r, 500, NULL, "internal error: no response");
