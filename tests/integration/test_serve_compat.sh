@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test_serve_compat.sh: the compatibility routes of shared/compat.md,
+# sections A (/file, /analysis) and B (/api/sample-videos, /api/analyze,
+# /api/analysis/{id}), with the paths, fields and status codes it fixes.
+source "$(dirname "$0")/serve_lib.sh"
+
+make_video a.mp4 2
+mkdir -p "$TMP/samples"
+cp "$TMP/a.mp4" "$TMP/samples/clip1.mp4"
+make_video clip2.mp4 1
+mv "$TMP/clip2.mp4" "$TMP/samples/"
+echo "hello" >"$TMP/hello.txt"
+SHA=$(sha256sum "$TMP/a.mp4" | cut -c1-64)
+start_server --workers 2 --samples "$TMP/samples"
+
+# ---- A ----
+expect_status 200 "A: POST /file" POST /file -F "file=@$TMP/a.mp4"
+[[ $(json "$TMP/body" 'j["file_id"]') == "$SHA" ]] || fail "A: file_id is not the SHA-256"
+expect_status 200 "A: POST /file takes any non-empty file, as the seed did" POST /file -F "file=@$TMP/hello.txt"
+HID=$(json "$TMP/body" 'j["file_id"]')
+expect_status 400 "A: empty upload" POST /file -F "file=@/dev/null;filename=e.txt"
+expect_status 200 "A: GET /file" GET /file
+[[ $(json "$TMP/body" 'sorted(f["id"] for f in j) == sorted(["'"$SHA"'", "'"$HID"'"]) and all(set(f) >= {"id","name","size","upload_time"} for f in j)') == True ]] ||
+  fail "A: listing: $(cat "$TMP/body")"
+expect_status 200 "A: GET /file/<prefix>" GET "/file/${SHA:0:7}"
+cmp -s "$TMP/body" "$TMP/a.mp4" || fail "A: bytes differ"
+expect_status 404 "A: unknown id" GET /file/abcdef12345
+expect_status 404 "A: malformed id" GET /file/xyz
+
+expect_status 400 "A: unknown analysis lists the valid ones" POST /analysis -d "file_id=$SHA" -d analysis=nope
+[[ $(json "$TMP/body" '"probe" in j["valid_analyses"]') == True ]] || fail "A: valid names"
+expect_status 400 "A: unknown model" POST /analysis -d "file_id=$SHA" -d analysis=probe -d model=wassu-cam0
+expect_status 400 "A: missing file_id" POST /analysis -d analysis=probe
+expect_status 404 "A: unknown file" POST /analysis -d file_id=abcdef99 -d analysis=probe
+expect_status 200 "A: POST /analysis (form)" POST /analysis -d "file_id=${SHA:0:8}" -d analysis=probe
+AID=$(json "$TMP/body" 'j["analysis_id"]')
+for _ in $(seq 1 100); do
+  code=$(req GET "/analysis/$AID")
+  [[ "$code" == 202 ]] && { [[ ! -s "$TMP/body" ]] || fail "A: 202 with a body"; sleep 0.1; continue; }
+  break
+done
+[[ "$code" == 200 ]] || fail "A: GET /analysis/<id> answered $code"
+[[ $(json "$TMP/body" 'j["result"]["streams"][0]["type"]') == video ]] || fail "A: result: $(head -c 300 "$TMP/body")"
+pass "A: 202 while running, then 200 {result}"
+expect_status 404 "A: unknown analysis id" GET /analysis/00000000-0000-4000-8000-000000000000
+
+if has_analysis sleep; then
+  expect_status 200 "A: sleep with time=N (multipart form)" POST /analysis -F "file_id=$SHA" -F analysis=sleep -F time=1
+  SID=$(json "$TMP/body" 'j["analysis_id"]')
+  expect_status 202 "A: sleeping analysis is not finished" GET "/analysis/$SID"
+  expect_status 200 "A: GET /analysis lists states" GET /analysis
+  [[ $(json "$TMP/body" '[a["state"] for a in j if a["id"] == "'"$SID"'"][0] in ("PENDING", "STARTED")') == True ]] ||
+    fail "A: state of a running analysis: $(cat "$TMP/body")"
+  sleep 1.5
+  expect_status 200 "A: sleep finished" GET "/analysis/$SID"
+  [[ $(json "$TMP/body" 'j["result"]["slept"] >= 1') == True ]] || fail "A: sleep result"
+  expect_status 200 "A: GET /analysis" GET /analysis
+  [[ $(json "$TMP/body" '[a["state"] for a in j if a["id"] == "'"$SID"'"][0]') == SUCCESS ]] || fail "A: SUCCESS state"
+fi
+expect_status 200 "A: DELETE /file/<id>" DELETE "/file/$HID"
+expect_status 404 "A: deleted" GET "/file/$HID"
+
+# ---- B ----
+expect_status 200 "B: GET / is a JSON status" GET /
+[[ $(json "$TMP/body" 'j["service"]') == vidan && -n $(json "$TMP/body" 'j["version"]') ]] || fail "B: status"
+expect_status 200 "B: sample videos" GET /api/sample-videos
+[[ $(json "$TMP/body" 'j["videos"]') == "['clip1.mp4', 'clip2.mp4']" ]] || fail "B: videos: $(cat "$TMP/body")"
+expect_status 404 "B: unknown sample" POST /api/analyze -d '{"filename":"nope.mp4","num_storylines":2}'
+expect_status 404 "B: traversal in filename" POST /api/analyze -d '{"filename":"../samples/clip1.mp4"}'
+expect_status 400 "B: invalid JSON" POST /api/analyze -d '{"filename":'
+expect_status 400 "B: bad num_storylines" POST /api/analyze -d '{"filename":"clip1.mp4","num_storylines":"x"}'
+expect_status 404 "B: unknown task" GET /api/analysis/00000000-0000-4000-8000-000000000000
+for src in clip1.mp4 "${SHA:0:12}"; do
+  expect_status 200 "B: analyze $src" POST /api/analyze -d "{\"filename\":\"$src\",\"num_storylines\":2}"
+  [[ $(json "$TMP/body" 'j["status"]') == processing && -n $(json "$TMP/body" 'j["message"]') ]] || fail "B: start answer"
+  TID=$(json "$TMP/body" 'j["task_id"]')
+  for _ in $(seq 1 200); do
+    req GET "/api/analysis/$TID" >/dev/null
+    st=$(json "$TMP/body" 'j["status"]')
+    if [[ "$st" == processing ]]; then
+      [[ $(json "$TMP/body" 'set(j) == {"status","message","progress","last_updated"}') == True ]] ||
+        fail "B: processing shape: $(cat "$TMP/body")"
+      sleep 0.1
+      continue
+    fi
+    break
+  done
+  [[ "$st" == completed ]] || fail "B: task ended '$st': $(head -c 400 "$TMP/body")"
+  "$PY" - "$TMP/body" "$src" <<'PYEOF' || fail "B: result shape: $(head -c 600 "$TMP/body")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["task_id"] and j["status"] == "completed"
+r = j["result"]
+assert set(r) == {"video_filename", "duration", "total_scenes", "storylines", "segments", "timestamp", "metadata"}, set(r)
+assert r["video_filename"] == sys.argv[2]
+assert abs(r["duration"] - 2.0) < 0.2, r["duration"]
+assert r["metadata"]["size"] == [160, 120] and abs(r["metadata"]["fps"] - 10) < 0.01
+assert isinstance(r["metadata"]["analysis_time_seconds"], float)
+assert r["segments"] == []          # no transcript analysis yet: nothing invented
+assert len(r["storylines"]) <= 2 and r["total_scenes"] == sum(len(s["scenes"]) for s in r["storylines"])
+for s in r["storylines"]:
+    assert set(s) == {"id", "name", "description", "scenes", "duration", "start_time", "end_time"}
+    for sc in s["scenes"]:
+        assert set(sc) == {"id", "start_time", "end_time", "duration", "start_frame", "end_frame", "audio_analysis"}
+        aa = sc["audio_analysis"]
+        assert aa["transcript"] is None and aa["speakers"] is None and aa["emotions"] is None
+        assert set(aa["audio_features"]) == {"rms_energy", "spectral_centroid_mean", "zero_crossing_rate", "tempo"}
+PYEOF
+  pass "B: completed result has the seed's shape ($src)"
+done
+stop_server
+echo "all passed"
