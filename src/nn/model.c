@@ -420,6 +420,43 @@ struct raw_node {
   int n_in;
 };
 
+/*
+ * Folds a Relu / Relu6 into the op that feeds it when nothing else reads that
+ * op's output: one pass over memory instead of two. The activation node
+ * becomes a view of its input.
+ */
+static void fuse_activations(struct vd_nn_model *m) {
+  static const char *const producers[] = {"Add", "AddV2", "BiasAdd", "Sub", "Mul", "Conv2D",
+                                          "_FusedConv2D", "DepthwiseConv2dNative",
+                                          "FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul"};
+  int *readers = vd_xcalloc(m->n_nodes, sizeof(int));
+  for (size_t j = 0; j < m->n_nodes; j++)
+    for (int k = 0; k < m->nodes[j].n_in; k++)
+      readers[m->nodes[j].in[k]]++;
+  for (size_t i = 0; i < m->n_outputs; i++)
+    readers[m->outputs[i]]++;
+  const struct vd__nn_op *identity = vd__nn_op_find("Identity");
+  for (size_t j = 0; j < m->n_nodes; j++) {
+    struct vd__nn_node *r = &m->nodes[j];
+    int act = !r->op || r->is_const         ? 0
+              : strcmp(r->opname, "Relu") == 0  ? VD__NN_ACT_RELU
+              : strcmp(r->opname, "Relu6") == 0 ? VD__NN_ACT_RELU6
+                                                : 0;
+    if (!act)
+      continue;
+    struct vd__nn_node *p = &m->nodes[r->in[0]];
+    if (p->is_const || !p->op || p->a.act != VD__NN_ACT_NONE || readers[r->in[0]] != 1)
+      continue;
+    for (size_t k = 0; k < sizeof(producers) / sizeof(producers[0]); k++)
+      if (strcmp(p->opname, producers[k]) == 0) {
+        p->a.act = act;
+        r->op = identity;
+        break;
+      }
+  }
+  free(readers);
+}
+
 static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, size_t wlen,
                        struct vd_err *e) {
   int rc = 0;
@@ -667,6 +704,7 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
     if (all && (rc = vd__nn_fold(m, j, e)) != 0)
       goto out;
   }
+  fuse_activations(m);
   /* Constants nobody reads any more (folded into others) free their memory. */
   memset(need, 0, n);
   for (size_t j = 0; j < m->n_nodes; j++)

@@ -132,7 +132,10 @@ int vd__nn_window(const struct vd__nn_attr *a, int64_t h, int64_t w, int64_t kh,
                   struct vd__nn_geom *g, struct vd_err *e);
 
 /* Applies a fused activation in place to n floats. */
-void vd__nn_activate(float *x, int64_t n, int act, float alpha);
+void vd__nn_activate(float *restrict x, int64_t n, int act, float alpha);
+
+/* Tests: 1 makes the kernels use their portable versions only (no AVX2). */
+void vd__nn_portable_only(int on);
 
 /* Op tables, one per ops file. */
 extern const struct vd__nn_op vd__nn_ops_conv[];

@@ -9,6 +9,13 @@
 
 #include "nn/nn_int.h"
 
+/* GCC's -O2 vectorizes loops only when no scalar epilogue is needed, which
+ * leaves these element loops scalar; the dynamic cost model vectorizes them
+ * (clang does so at -O2 already). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("-fvect-cost-model=dynamic")
+#endif
+
 static int64_t ival(const struct vd__nn_tensor *t, int64_t i) { return ((const int32_t *)t->data)[i]; }
 
 /* ---- views ------------------------------------------------------------------- */

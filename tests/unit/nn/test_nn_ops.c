@@ -22,6 +22,7 @@
 
 #include "core/util.h"
 #include "nn/nn.h"
+#include "nn/nn_int.h" /* vd__nn_portable_only */
 
 /* ---- in-memory model builder --------------------------------------------------- */
 
@@ -323,10 +324,15 @@ static void test_depthwise(void **state) {
       {1, 7, 7, 3, 3, 3, 2, 1, 1, "SAME", {"BiasAdd"}, 1, 1},             /* multiplier 2 */
       {1, 3, 3, 9, 5, 5, 1, 1, 1, "SAME", {0}, 0, 1},                      /* kernel > input */
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    conv_case(&cases[i], 1);
-    conv_case(&cases[i], 2);
+  /* Both kernels: the portable one and, where the CPU has it, AVX2. */
+  for (int portable = 0; portable < 2; portable++) {
+    vd__nn_portable_only(portable);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      conv_case(&cases[i], 1);
+      conv_case(&cases[i], 2);
+    }
   }
+  vd__nn_portable_only(0);
 }
 
 static void test_matmul(void **state) {
