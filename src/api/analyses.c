@@ -7,16 +7,13 @@
 #include "api/api_int.h"
 #include "core/util.h"
 
-void vd__api_analyses_create(struct vd_http_req *r, void *app) {
-  struct vd_api *a = app;
-  size_t len;
-  const char *body = vd_http_body(r, &len);
+json_t *vd__api_parse_analysis_request(const char *body, size_t len, struct vd_err *err) {
   json_error_t jerr;
   json_t *req = json_loadb(body, len, 0, &jerr);
   if (!json_is_object(req)) {
-    vd_http_error(r, 400, NULL, "body must be a JSON object: %s", req ? "got another type" : jerr.text);
-    json_decref(req);
-    return;
+    vd_err_set(err, VD_ERR_INVALID, "body must be a JSON object: %s",
+               req ? "got another type" : jerr.text);
+    goto bad;
   }
   json_t *fid = json_object_get(req, "file_id"), *names = json_object_get(req, "analyses");
   json_t *params = json_object_get(req, "params"), *hook = json_object_get(req, "webhook");
@@ -25,30 +22,48 @@ void vd__api_analyses_create(struct vd_http_req *r, void *app) {
   json_object_foreach(req, key, v) {
     if (strcmp(key, "file_id") && strcmp(key, "analyses") && strcmp(key, "params") &&
         strcmp(key, "webhook")) {
-      vd_http_error(r, 400, NULL, "unknown field '%s' (valid: file_id, analyses, params, webhook)",
-                    key);
-      goto out;
+      vd_err_set(err, VD_ERR_INVALID,
+                 "unknown field '%.100s' (valid: file_id, analyses, params, webhook)", key);
+      goto bad;
     }
   }
   if (!json_is_string(fid)) {
-    vd_http_error(r, 400, NULL, "file_id is required (a file id or a unique prefix)");
-    goto out;
+    vd_err_set(err, VD_ERR_INVALID, "file_id is required (a file id or a unique prefix)");
+    goto bad;
   }
   if (!json_is_array(names) || !json_array_size(names)) {
-    vd_http_error(r, 400, json_pack("{s:o}", "valid_analyses", vd__api_analysis_names()),
-                  "analyses must be a non-empty list of names");
-    goto out;
+    vd_err_set(err, VD_ERR_INVALID, "analyses must be a non-empty list of names");
+    goto bad;
   }
   if (params && !json_is_null(params) && !json_is_object(params)) {
-    vd_http_error(r, 400, NULL, "params must be an object: {analysis: {param: value}}");
-    goto out;
+    vd_err_set(err, VD_ERR_INVALID, "params must be an object: {analysis: {param: value}}");
+    goto bad;
   }
   if (hook && !json_is_null(hook) && !vd_webhook_url_valid(json_string_value(hook))) {
-    vd_http_error(r, 400, NULL, "webhook must be an http:// or https:// URL");
-    goto out;
+    vd_err_set(err, VD_ERR_INVALID, "webhook must be an http:// or https:// URL");
+    goto bad;
   }
-  if (vd__api_validate(r, names, json_is_object(params) ? params : NULL) < 0)
-    goto out;
+  if (vd__api_check_run(names, json_is_object(params) ? params : NULL, err) < 0)
+    goto bad;
+  return req;
+bad:
+  json_decref(req);
+  return NULL;
+}
+
+void vd__api_analyses_create(struct vd_http_req *r, void *app) {
+  struct vd_api *a = app;
+  size_t len;
+  struct vd_err err = {0};
+  const char *body = vd_http_body(r, &len);
+  json_t *req = vd__api_parse_analysis_request(body, len, &err);
+  if (!req) {
+    vd_http_error(r, 400, json_pack("{s:o}", "valid_analyses", vd__api_analysis_names()), "%s",
+                  vd_err_msg(&err, VD_ERR_INVALID));
+    return;
+  }
+  json_t *fid = json_object_get(req, "file_id"), *names = json_object_get(req, "analyses");
+  json_t *params = json_object_get(req, "params"), *hook = json_object_get(req, "webhook");
   char id[65];
   if (vd__api_resolve(a, r, json_string_value(fid), 0, 0, id) < 0)
     goto out;

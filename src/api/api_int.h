@@ -71,6 +71,13 @@ int vd__api_delete_file(struct vd_api *a, const char *id, struct vd_err *err);
  * with the valid analyses and returns a negative code. */
 int vd__api_validate(struct vd_http_req *r, json_t *names, json_t *params);
 
+/* The same check without a request: 0, or VD_ERR_INVALID with a message. */
+int vd__api_check_run(json_t *names, json_t *params, struct vd_err *err);
+
+/* Parses and checks a POST /api/v1/analyses body. Returns the request object
+ * (caller owns) or NULL with the reason in `err`. Pure: fuzzed directly. */
+json_t *vd__api_parse_analysis_request(const char *body, size_t len, struct vd_err *err);
+
 /* Inserts a queued job (fills j->id) and wakes the workers; answers 500 on error. */
 int vd__api_enqueue(struct vd_api *a, struct vd_http_req *r, struct vd_job_rec *j);
 

@@ -166,25 +166,30 @@ json_t *vd__api_analysis_names(void) {
   return a;
 }
 
-int vd__api_validate(struct vd_http_req *r, json_t *names, json_t *params) {
+int vd__api_check_run(json_t *names, json_t *params, struct vd_err *err) {
   size_t n = json_array_size(names);
   const char **list = vd_xcalloc(n + 1, sizeof(*list));
-  struct vd_err err = {0};
   struct vd_run *run = NULL;
   int ret = 0;
   for (size_t i = 0; i < n; i++) {
     list[i] = json_string_value(json_array_get(names, i));
     if (!list[i]) {
-      ret = vd_err_set(&err, VD_ERR_INVALID, "analyses must be a list of names");
+      ret = vd_err_set(err, VD_ERR_INVALID, "analyses must be a list of names");
       goto out;
     }
   }
   /* The runner checks names and params without touching the input. */
   struct vd_run_opts o = {.input = "-", .analyses = list, .n_analyses = n, .params = params};
-  ret = vd_run_new(&run, &o, &err);
+  ret = vd_run_new(&run, &o, err);
   vd_run_free(run);
 out:
   free(list);
+  return ret;
+}
+
+int vd__api_validate(struct vd_http_req *r, json_t *names, json_t *params) {
+  struct vd_err err = {0};
+  int ret = vd__api_check_run(names, params, &err);
   if (ret < 0)
     vd_http_error(r, 400, json_pack("{s:o}", "valid_analyses", vd__api_analysis_names()), "%s",
                   vd_err_msg(&err, ret));
