@@ -37,6 +37,7 @@ fs.mkdirSync(OUT, { recursive: true });
 
 let server = null;
 let context = null;
+let page = null; // kept for a screenshot when a step fails
 let passed = 0;
 let failed = false;
 const serverLog = path.join(tmp, 'server.log');
@@ -154,7 +155,7 @@ async function main() {
   const base = await startServer(dataDir);
   log(`vidan serve at ${base}; data in ${dataDir}; screenshots in ${OUT}`);
 
-  const page = context.pages()[0] || (await context.newPage());
+  page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(30_000);
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -344,6 +345,7 @@ try {
   failed = true;
   console.log(`not ok ${passed + 1} - ${e.message}`);
   console.log(`browser: ${passed} passed, 1 failed`);
+  if (page) await page.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
   if (fs.existsSync(serverLog)) {
     const text = fs.readFileSync(serverLog, 'utf8');
     console.log('--- vidan serve log (tail) ---\n' + text.slice(-4000));

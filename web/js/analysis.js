@@ -187,6 +187,8 @@ function renderResults(box, job, file) {
     box.append(h('section', { class: 'panel' }, h('h2', {}, 'Media facts'), renderProbe(file.probe)));
   for (const [name, value] of Object.entries(results)) {
     if (name === 'scenes' && scenes) continue;
+    // Clips are offered as downloads (table and list); their JSON adds nothing.
+    if (name === 'clips' && scenes && [...artifacts.keys()].some((n) => /^clip-/.test(n))) continue;
     if (name === 'probe' && value && typeof value === 'object') {
       box.append(h('section', { class: 'panel' }, h('h2', {}, 'Media facts'), renderProbe(value),
         h('details', {}, h('summary', {}, 'All probe fields'), h('pre', {}, JSON.stringify(value, null, 2)))));
