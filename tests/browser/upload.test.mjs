@@ -325,8 +325,8 @@ async function main() {
   await page.waitForURL((u) => u.hash.startsWith('#/analyses/') && !u.hash.endsWith(encodeURIComponent(jobId)));
   await page.waitForSelector('#job-state .state-failed, #job-state .state-succeeded', { timeout: 60_000 });
   const why = await page.locator('#job-outcome').textContent();
-  check(/The analysis failed\./.test(why) && /needs a video stream/.test(why),
-    'a failed analysis says why, in words', why);
+  check(/The analysis failed\./.test(why) && /needs a video stream/.test(why) && /tone\.wav/.test(why) &&
+    !/blobs\//.test(why), 'a failed analysis says why, in words, naming the file', why);
   await page.screenshot({ path: path.join(OUT, 'failed.png') });
 
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));

@@ -3,7 +3,7 @@
 // ends, the page fetches it once more and shows the results: the video, a
 // timeline of scenes that seeks the player, the scene table and downloads.
 
-import { API, artifactUrl, del, eventsUrl, fileContentUrl, get } from './api.js';
+import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from './api.js';
 import { fileFacts, stateBadge } from './library.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
@@ -51,6 +51,13 @@ function scenesOf(results) {
   const s = results.scenes;
   if (Array.isArray(s)) return s;
   return s && Array.isArray(s.scenes) ? s.scenes : null;
+}
+
+// Workers read the upload from the blob store, so their messages may name
+// the stored path (…/blobs/ab/<sha256>); a person knows the file by its name.
+function readableError(msg, file) {
+  const name = file.filename ? `“${file.filename}”` : 'the file';
+  return String(msg).replace(/\S*\/blobs\/[0-9a-f]{2}\/[0-9a-f]{64}/g, name);
 }
 
 function jobNames(job) {
@@ -273,7 +280,7 @@ export async function renderAnalysis(root, id) {
       renderResults(results, job, file);
     } else if (job.status === 'failed') {
       outcome.append(h('div', { class: 'notice error', id: 'job-error' }, h('strong', {}, 'The analysis failed. '),
-        job.error ? `vidan said: ${job.error}` : 'The server gave no reason.',
+        job.error ? `vidan said: ${sentence(readableError(job.error, file))}` : 'The server gave no reason.',
         job.attempts > 1 ? ` (It was tried ${job.attempts} times.)` : '',
         ' You can start it again from the ', h('a', { href: '#/' }, 'library'), '.'));
     } else if (job.status === 'canceled') {

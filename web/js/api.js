@@ -30,7 +30,7 @@ export function serverDetail(body) {
   return t.length < 300 && !t.startsWith('<') ? t : '';
 }
 
-function sentence(s) {
+export function sentence(s) {
   s = String(s || '').trim();
   if (!s) return '';
   // Capitalize a leading plain word ("not a media file"), never a file name.
