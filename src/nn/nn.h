@@ -110,6 +110,15 @@ size_t vd_nn_model_n_nodes(const struct vd_nn_model *m);
  */
 char *vd_nn_model_path(const char *name);
 
+/*
+ * The process-wide copy of the model `name` (found by vd_nn_model_path):
+ * loaded on first use, then shared, so weights are in memory once per
+ * process however many analyses and workers use them. Hands the caller a
+ * new reference. A failed load is not remembered: the next call retries.
+ * Thread-safe.
+ */
+int vd_nn_model_get(struct vd_nn_model **out, const char *name, struct vd_err *err) VD_WUR;
+
 /* ---- context --------------------------------------------------------------- */
 
 struct vd_nn_ctx_opts {

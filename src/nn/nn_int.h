@@ -142,7 +142,9 @@ extern const struct vd__nn_op vd__nn_ops_conv[];
 extern const struct vd__nn_op vd__nn_ops_elem[];
 extern const struct vd__nn_op vd__nn_ops_shape[];
 
-/* Attribute helpers (model.c). */
+/* Attribute helpers (attr.c). */
+/* An int64 written as a JSON integer or a decimal string; 0 or -1. */
+int vd__nn_json_int64(json_t *v, int64_t *out);
 json_t *vd__nn_attr_get(json_t *attr, const char *key);
 /* Decodes a base64 "s" attribute into buf; returns 0 or -1. */
 int vd__nn_attr_str(json_t *attr, const char *key, char *buf, size_t len);

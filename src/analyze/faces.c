@@ -1,0 +1,181 @@
+/*
+ * faces.c: the `faces` analysis. Detects faces at a sampling rate (5 fps by
+ * default) with BlazeFace (faces_detect.c, on the nn runtime), and links the
+ * detections into face tracks by IoU.
+ *
+ * DESIGN
+ * - One subscription: RGB frames at the sampling rate, the longer side at
+ *   the detector's input size (256), display geometry, so boxes are in the
+ *   picture people see. Boxes are normalised to [0,1]; the result carries
+ *   the display size for turning them into pixels.
+ * - A track is a run of detections linked frame to frame (IoU >= track_iou,
+ *   gaps up to track_gap seconds). Its time ranges split where the face was
+ *   missing for more than one and a half sampling intervals; a range ends one
+ *   interval after its last sighting, since the face was there until the next
+ *   sample showed otherwise.
+ * - Memory grows with the number of detections (one small JSON object each),
+ *   about 100 bytes per face per sample: an hour at 5 fps with two faces is
+ *   a few MB.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze.h"
+#include "analyze/faces_detect.h"
+#include "core/util.h"
+
+#define FACES_MAX 100
+
+struct ftrack {
+  json_t *boxes;     /* [{"time", "x", "y", "w", "h", "score"}] */
+  double first, last;
+  double score_sum;
+  int64_t n;
+};
+
+struct faces {
+  struct vd_facedet *det;
+  struct vd_facetracker *trk;
+  double fps;
+  int64_t sampled, with_faces, detections;
+  json_t *frames;    /* [[time, count], ...] */
+  struct ftrack *t;
+  size_t nt, capt;
+};
+
+static const struct vd_param_def faces_params[] = {
+    {"fps", VD_PARAM_NUM, "5", 0.1, 60, NULL, "frames per second to run detection on"},
+    {"min_score", VD_PARAM_NUM, "0.5", 0.01, 1, NULL,
+     "detector confidence a face needs (0..1); lower finds smaller and turned faces, and more "
+     "false ones"},
+    {"nms_iou", VD_PARAM_NUM, "0.3", 0.01, 1, NULL,
+     "overlap above which the weaker of two boxes is dropped (non-maximum suppression)"},
+    {"max_faces", VD_PARAM_INT, "20", 1, FACES_MAX, NULL, "most faces kept per frame"},
+    {"track_iou", VD_PARAM_NUM, "0.3", 0.01, 1, NULL,
+     "overlap with a track's last box that continues the track"},
+    {"track_gap", VD_PARAM_NUM, "1", 0, 60, NULL,
+     "seconds a face may go unseen before its track ends"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static double round4(double v) { return round(v * 10000.0) / 10000.0; }
+
+static int faces_init(struct vd_actx *c) {
+  struct faces *s = vd_actx_priv(c);
+  struct vd_err *err = vd_actx_err(c);
+  struct vd_facedet_opts o = {
+      .min_score = (float)vd_actx_num(c, "min_score"),
+      .nms_iou = (float)vd_actx_num(c, "nms_iou"),
+      .max_faces = (int)vd_actx_int(c, "max_faces"),
+      .threads = vd_ncpu() < 4 ? vd_ncpu() : 4,
+  };
+  struct vd_err derr = {0};
+  int rc = vd_facedet_new(&s->det, &o, &derr);
+  if (rc < 0) /* say what failed, and how to fix the common case */
+    return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
+                      vd_err_msg(&derr, rc));
+  s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
+  s->fps = vd_actx_num(c, "fps");
+  s->frames = json_array();
+  return vd_actx_want_video(c, &(struct vd_video_want){.fps = s->fps,
+                                                       .max_side = vd_facedet_input_size(s->det),
+                                                       .fmt = VD_PIX_RGB24});
+}
+
+static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
+  struct faces *s = vd_actx_priv(c);
+  struct vd_face faces[FACES_MAX];
+  int ids[FACES_MAX];
+  int n = vd_facedet_run(s->det, f->data[0], f->width, f->height, f->linesize[0], faces, FACES_MAX);
+  vd_facetracker_update(s->trk, f->time, faces, n, ids);
+  s->sampled++;
+  s->with_faces += n > 0;
+  s->detections += n;
+  json_array_append_new(s->frames, json_pack("[f,i]", round4(f->time), n));
+  for (int i = 0; i < n; i++) {
+    size_t id = (size_t)ids[i];
+    while (id >= s->nt) {
+      if (s->nt == s->capt) {
+        s->capt = s->capt ? 2 * s->capt : 16;
+        s->t = vd_xrealloc(s->t, s->capt * sizeof(*s->t));
+      }
+      s->t[s->nt++] = (struct ftrack){.boxes = json_array(), .first = f->time};
+    }
+    struct ftrack *t = &s->t[id];
+    const struct vd_face *b = &faces[i];
+    json_array_append_new(t->boxes, json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "time", round4(f->time),
+                                              "x", round4(b->x0), "y", round4(b->y0), "w",
+                                              round4(b->x1 - b->x0), "h", round4(b->y1 - b->y0),
+                                              "score", round4(b->score)));
+    t->last = f->time;
+    t->score_sum += b->score;
+    t->n++;
+  }
+  return 0;
+}
+
+/* Time ranges of one track: split where it was unseen for > 1.5 intervals. */
+static json_t *track_ranges(const struct ftrack *t, double step, double end_cap) {
+  json_t *r = json_array();
+  double start = NAN, prev = NAN;
+  for (size_t i = 0; i <= json_array_size(t->boxes); i++) {
+    double tm = i < json_array_size(t->boxes)
+                    ? json_real_value(json_object_get(json_array_get(t->boxes, i), "time"))
+                    : INFINITY;
+    if (!isnan(prev) && tm - prev > 1.5 * step) {
+      double end = prev + step < end_cap ? prev + step : end_cap;
+      json_array_append_new(r, json_pack("{s:f,s:f}", "start", round4(start), "end", round4(end)));
+      start = NAN;
+    }
+    if (isnan(start))
+      start = tm;
+    prev = tm;
+  }
+  return r;
+}
+
+static int faces_finish(struct vd_actx *c, json_t **result) {
+  struct faces *s = vd_actx_priv(c);
+  const struct vd_media_info *mi = vd_actx_media_info(c);
+  double step = 1.0 / s->fps, dur = mi->duration > 0 ? mi->duration : INFINITY;
+  json_t *tracks = json_array();
+  for (size_t i = 0; i < s->nt; i++) {
+    struct ftrack *t = &s->t[i];
+    json_array_append_new(
+        tracks, json_pack("{s:i,s:f,s:f,s:I,s:f,s:o,s:O}", "id", (int)i, "start", round4(t->first),
+                          "end", round4(t->last + step < dur ? t->last + step : dur), "frames",
+                          (json_int_t)t->n, "score_mean", round4(t->score_sum / (double)t->n),
+                          "ranges", track_ranges(t, step, dur), "boxes", t->boxes));
+  }
+  *result = json_pack("{s:s,s:f,s:i,s:i,s:I,s:I,s:I,s:o,s:O}", "model", "blazeface", "fps", s->fps,
+                      "width", mi->display_width, "height", mi->display_height, "sampled_frames",
+                      (json_int_t)s->sampled, "frames_with_faces", (json_int_t)s->with_faces,
+                      "detections", (json_int_t)s->detections, "tracks", tracks, "frames",
+                      s->frames);
+  return *result ? 0 : vd_err_set(vd_actx_err(c), VD_ERR_INTERNAL, "faces: cannot build the result");
+}
+
+static void faces_uninit(struct vd_actx *c) {
+  struct faces *s = vd_actx_priv(c);
+  vd_facedet_free(s->det);
+  vd_facetracker_free(s->trk);
+  for (size_t i = 0; i < s->nt; i++)
+    json_decref(s->t[i].boxes);
+  free(s->t);
+  json_decref(s->frames);
+}
+
+const struct vd_analysis_def vd_analysis_faces = {
+    .name = "faces",
+    .summary = "Face detection (BlazeFace on vidan's nn runtime) at a sampling rate, with "
+               "non-maximum suppression, linked into face tracks with time ranges and boxes.",
+    .params = faces_params,
+    .deps = NULL,
+    .priv_size = sizeof(struct faces),
+    .init = faces_init,
+    .video = faces_video,
+    .audio = NULL,
+    .finish = faces_finish,
+    .uninit = faces_uninit,
+};

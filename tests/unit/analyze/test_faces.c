@@ -1,0 +1,181 @@
+/*
+ * test_faces: the faces analysis's parts. NMS and the tracker on made-up
+ * boxes; the BlazeFace detector on real video from ../shared/testdata/faces
+ * (one face in every frame of the GRID and azavatar clips), decoded by the
+ * media pipeline exactly as the analysis receives it; precision and recall
+ * are printed and must be at least 0.95. Skips the video part when the test
+ * data or the models are absent.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "analyze/analyze.h"
+#include "analyze/faces_detect.h"
+#include "core/util.h"
+#include "media/media.h"
+#include "nn/nn.h"
+
+extern const struct vd_analysis_def vd_analysis_faces;
+
+static struct vd_face box(float x0, float y0, float x1, float y1, float score) {
+  struct vd_face f = {x0, y0, x1, y1, score, {0}};
+  return f;
+}
+
+static void test_iou_nms(void **state) {
+  struct vd_face a = box(0, 0, 0.2f, 0.2f, 0.9f), b = box(0.1f, 0, 0.3f, 0.2f, 0.8f);
+  assert_float_equal(vd_face_iou(&a, &b), 1.0 / 3.0, 1e-6);
+  assert_float_equal(vd_face_iou(&a, &a), 1.0, 1e-6);
+  struct vd_face c = box(0.5f, 0.5f, 0.6f, 0.6f, 0.7f);
+  assert_float_equal(vd_face_iou(&a, &c), 0.0, 0);
+  /* a and a near-copy (IoU 0.82) collapse to the better one; the far box stays. */
+  struct vd_face f[4] = {box(0.01f, 0, 0.21f, 0.2f, 0.6f), c, a, b};
+  int n = vd_face_nms(f, 4, 0.3f, 10);
+  assert_int_equal(n, 2);
+  assert_float_equal(f[0].score, 0.9f, 0);
+  assert_float_equal(f[1].score, 0.7f, 0);
+  /* b overlaps a by 1/3: kept at a 0.5 threshold, and max_keep caps the count. */
+  struct vd_face g[3] = {a, b, c};
+  assert_int_equal(vd_face_nms(g, 3, 0.5f, 10), 3);
+  struct vd_face h[3] = {a, b, c};
+  assert_int_equal(vd_face_nms(h, 3, 0.5f, 2), 2);
+}
+
+static void test_tracker(void **state) {
+  struct vd_facetracker *t = vd_facetracker_new(0.3f, 1.0);
+  int ids[3];
+  /* Two faces drifting right; they keep their ids whatever the order given. */
+  for (int k = 0; k < 5; k++) {
+    float dx = 0.01f * k;
+    struct vd_face f[2] = {box(0.6f + dx, 0.1f, 0.8f + dx, 0.3f, 0.9f),
+                           box(0.1f + dx, 0.1f, 0.3f + dx, 0.3f, 0.8f)};
+    if (k % 2) {
+      struct vd_face tmp = f[0];
+      f[0] = f[1];
+      f[1] = tmp;
+    }
+    vd_facetracker_update(t, 0.2 * k, f, 2, ids);
+    assert_int_equal(ids[0], k % 2 ? 1 : 0);
+    assert_int_equal(ids[1], k % 2 ? 0 : 1);
+  }
+  /* Gone for 2 s (> gap): the same place starts a new track. */
+  struct vd_face f = box(0.64f, 0.1f, 0.84f, 0.3f, 0.9f);
+  vd_facetracker_update(t, 2.8, &f, 1, ids);
+  assert_int_equal(ids[0], 2);
+  /* A jump to elsewhere is a new face too. */
+  struct vd_face g = box(0.0f, 0.7f, 0.1f, 0.8f, 0.9f);
+  vd_facetracker_update(t, 3.0, &g, 1, ids);
+  assert_int_equal(ids[0], 3);
+  vd_facetracker_free(t);
+}
+
+static void test_params(void **state) {
+  json_t *p = NULL;
+  struct vd_err err = {0};
+  assert_int_equal(vd_params_resolve(&vd_analysis_faces, NULL, &p, &err), 0);
+  assert_float_equal(json_real_value(json_object_get(p, "fps")), 5.0, 0);
+  json_decref(p);
+  json_t *bad = json_pack("{s:f}", "min_score", 2.0);
+  assert_true(vd_params_resolve(&vd_analysis_faces, bad, &p, &err) < 0);
+  json_decref(bad);
+}
+
+/* ---- real video ---------------------------------------------------------------- */
+
+struct count {
+  struct vd_facedet *det;
+  struct vd_facetracker *trk;
+  int frames, tp, fp, fn, tracks;
+};
+
+static int on_frame(void *opaque, const struct vd_frame *f) {
+  struct count *k = opaque;
+  struct vd_face faces[20];
+  int ids[20];
+  int n = vd_facedet_run(k->det, f->data[0], f->width, f->height, f->linesize[0], faces, 20);
+  vd_facetracker_update(k->trk, f->time, faces, n, ids);
+  for (int i = 0; i < n; i++)
+    if (ids[i] + 1 > k->tracks)
+      k->tracks = ids[i] + 1;
+  /* Ground truth: exactly one face per frame. */
+  k->frames++;
+  k->tp += n > 0;
+  k->fn += n == 0;
+  k->fp += n > 1 ? n - 1 : 0;
+  return 0;
+}
+
+static int have_models(void) {
+  char *p = vd_nn_model_path("blazeface");
+  struct stat st;
+  int ok = stat(p, &st) == 0;
+  free(p);
+  return ok;
+}
+
+static void one_face_clip(const char *name, double fps) {
+  char *path = vd_xasprintf("%s/faces/%s", getenv("VD_TESTDATA") ? getenv("VD_TESTDATA") : VD_TESTDATA,
+                            name);
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    printf("  %s: absent, skipped\n", path);
+    free(path);
+    return;
+  }
+  struct vd_media *m = NULL;
+  struct vd_err err = {0};
+  struct count k = {0};
+  struct vd_facedet_opts o = {.min_score = 0.5f, .nms_iou = 0.3f, .max_faces = 20, .threads = 2};
+  assert_int_equal(vd_facedet_new(&k.det, &o, &err), 0);
+  k.trk = vd_facetracker_new(0.3f, 1.0);
+  assert_int_equal(vd_media_open(&m, path, NULL, &err), 0);
+  struct vd_video_want w = {.fps = fps, .max_side = vd_facedet_input_size(k.det),
+                            .fmt = VD_PIX_RGB24};
+  assert_int_equal(vd_media_want_video(m, &w, on_frame, &k), 0);
+  double t0 = vd_now();
+  int rc = vd_media_run(m, NULL, NULL, &err);
+  if (rc != 0)
+    fail_msg("%s: %s", name, vd_err_msg(&err, rc));
+  double secs = vd_now() - t0;
+  double recall = (double)k.tp / (k.tp + k.fn), precision = (double)k.tp / (k.tp + k.fp);
+  printf("  %s: %d frames at %.0f fps, precision %.3f, recall %.3f, %d track(s), %.2f s\n", name,
+         k.frames, fps, precision, recall, k.tracks, secs);
+  assert_true(k.frames > 0);
+  assert_true(recall >= 0.95);
+  assert_true(precision >= 0.95);
+  assert_true(k.tracks <= 2); /* one person, at most one break */
+  vd_media_free(m);
+  vd_facedet_free(k.det);
+  vd_facetracker_free(k.trk);
+  free(path);
+}
+
+static void test_detect_real_faces(void **state) {
+  if (!have_models()) {
+    printf("blazeface is not installed (scripts/models); skipping\n");
+    skip();
+  }
+  one_face_clip("grid_bbaf2n.mpg", 5);
+  one_face_clip("grid_lwbsza.mpg", 5);
+  one_face_clip("azavatar_delivering_sell_link.mp4", 5);
+  if (!getenv("VD_SANITIZED")) /* 4K decoding is slow under sanitizers */
+    one_face_clip("azavatar_status0_speaking.mp4", 5);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_iou_nms),
+      cmocka_unit_test(test_tracker),
+      cmocka_unit_test(test_params),
+      cmocka_unit_test(test_detect_real_faces),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
