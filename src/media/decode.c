@@ -98,7 +98,19 @@ struct pass {
   vd_progress_fn progress;
   void *popaque;
   struct vd_err *err;
+  char ffmsg[256];     /* FFmpeg's last warning on this thread (its reason) */
 };
+
+/* " (FFmpeg's reason)" once, then forgotten so it is not repeated. */
+static const char *reason(struct pass *p, char *buf, size_t n) {
+  if (!p->ffmsg[0]) {
+    buf[0] = '\0';
+    return buf;
+  }
+  snprintf(buf, n, " (%s)", p->ffmsg);
+  vd__media_log_capture(p->ffmsg); /* re-arm: the next error brings its own reason */
+  return buf;
+}
 
 static double frame_time(struct pass *p, AVStream *st, const AVFrame *f) {
   int64_t pts = f->best_effort_timestamp;
@@ -245,8 +257,9 @@ static int drain(struct pass *p, AVCodecContext *c, int is_video, int flushing) 
     if (r < 0) {
       char e[AV_ERROR_MAX_STRING_SIZE];
       av_strerror(r, e, sizeof(e));
-      vd__media_warn(p->m, "%s decode error after %.3f s: %s", is_video ? "video" : "audio",
-                     p->m->decoded_until, e);
+      char why[280];
+      vd__media_warn(p->m, "%s decode error after %.3f s: %s%s", is_video ? "video" : "audio",
+                     p->m->decoded_until, e, reason(p, why, sizeof(why)));
       p->m->incomplete = 1;
       if (flushing)
         return 0;
@@ -274,7 +287,9 @@ static int send(struct pass *p, AVCodecContext *c, const AVPacket *pkt, int is_v
     AVStream *st = p->m->fmt->streams[pkt ? pkt->stream_index : (is_video ? p->m->vst : p->m->ast)];
     double t = pkt && pkt->pts != AV_NOPTS_VALUE ? pkt->pts * av_q2d(st->time_base) - p->vstart
                                                  : p->m->decoded_until;
-    vd__media_warn(p->m, "%s decode error at %.3f s: %s", is_video ? "video" : "audio", t, e);
+    char why[280];
+    vd__media_warn(p->m, "%s decode error at %.3f s: %s%s", is_video ? "video" : "audio", t, e,
+                   reason(p, why, sizeof(why)));
     p->m->incomplete = 1;
   }
   return drain(p, c, is_video, pkt == NULL);
@@ -316,6 +331,7 @@ int vd_media_run(struct vd_media *m, vd_progress_fn progress, void *opaque, stru
     ret = vd_err_set(err, VD_ERR_INTERNAL, "out of memory");
     goto out;
   }
+  vd__media_log_capture(p.ffmsg);
   int read_errors = 0;
   for (;;) {
     if (atomic_load(&m->cancel)) {
@@ -359,15 +375,22 @@ int vd_media_run(struct vd_media *m, vd_progress_fn progress, void *opaque, stru
     if ((ret = deliver_audio(&p, NULL, 1)) < 0)
       goto out;
   }
-  /* Shorter than declared by a clear margin: truncated or damaged input. */
-  if (m->info.duration > 0 && m->decoded_until + fmax(1.0, 0.05 * m->info.duration) < m->info.duration) {
+  /* Shorter than declared by a clear margin: truncated or damaged input.
+   * The declared end is the decoded stream's own (a late-starting stream
+   * ends before the container's duration); the container's otherwise. */
+  double end = m->info.duration;
+  const struct vd_stream_info *ds = &m->info.streams[p.vdec ? m->vst : m->ast];
+  if (ds->duration > 0)
+    end = ds->start_time + ds->duration;
+  if (end > 0 && m->decoded_until + fmax(1.0, 0.05 * end) < end) {
     vd__media_warn(m, "input ends at %.3f s of a declared %.3f s: truncated or damaged",
-                   m->decoded_until, m->info.duration);
+                   m->decoded_until, end);
     m->incomplete = 1;
   }
   if (progress)
     progress(opaque, 1.0);
 out:
+  vd__media_log_capture(NULL);
   av_packet_free(&pkt);
   av_frame_free(&p.frame);
   avcodec_free_context(&p.vdec);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <libavutil/display.h>
+#include <pthread.h>
 #include <libavutil/pixdesc.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +35,45 @@ static int demuxer_refused(const char *name) {
     if (!strcmp(name, refused[i]))
       return 1;
   return 0;
+}
+
+/*
+ * FFmpeg explains failures only through av_log ("Picture size 60000x60000 is
+ * invalid"), never through return codes. To put that reason in our error
+ * messages, a process-wide callback copies warnings and errors into a
+ * thread-local buffer while this thread is opening or decoding media, then
+ * forwards to FFmpeg's default printer (which honours av_log_set_level).
+ */
+static _Thread_local char *log_capture;
+static _Thread_local int log_capture_level; /* severity held; keep the most severe, first */
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void log_cb(void *avcl, int level, const char *fmt, va_list vl) {
+  if (log_capture && level <= AV_LOG_WARNING && level < log_capture_level) {
+    va_list copy;
+    va_copy(copy, vl);
+    char line[256];
+    vsnprintf(line, sizeof(line), fmt, copy);
+    va_end(copy);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '.'))
+      line[--n] = '\0';
+    if (n) {
+      memcpy(log_capture, line, n + 1);
+      log_capture_level = level;
+    }
+  }
+  av_log_default_callback(avcl, level, fmt, vl);
+}
+
+static void install_log(void) { av_log_set_callback(log_cb); }
+
+void vd__media_log_capture(char *buf) {
+  pthread_once(&log_once, install_log);
+  if (buf)
+    buf[0] = '\0';
+  log_capture = buf;
+  log_capture_level = AV_LOG_WARNING + 1;
 }
 
 static void copy_str(char *dst, size_t n, const char *src) {
@@ -134,12 +174,16 @@ static int check_limits(struct vd_media *m, const char *path, struct vd_err *err
     const AVCodecParameters *p = f->streams[i]->codecpar;
     if (p->codec_type != AVMEDIA_TYPE_VIDEO)
       continue;
-    if (p->width < 0 || p->height < 0 || (l->max_width > 0 && p->width > l->max_width) ||
-        (l->max_height > 0 && p->height > l->max_height) ||
-        (l->max_pixels > 0 && (int64_t)p->width * p->height > l->max_pixels))
+    if (p->width < 0 || p->height < 0)
+      return vd_err_set(err, VD_ERR_CORRUPT, "%s: video stream %u declares a negative size", path, i);
+    if ((l->max_width > 0 && p->width > l->max_width) || (l->max_height > 0 && p->height > l->max_height))
       return vd_err_set(err, VD_ERR_LIMIT,
-                        "%s: video stream %u declares %dx%d, beyond the limit of %dx%d (%lld pixels)",
-                        path, i, p->width, p->height, l->max_width, l->max_height,
+                        "%s: video stream %u declares %dx%d, beyond the size limit of %dx%d", path, i,
+                        p->width, p->height, l->max_width, l->max_height);
+    if (l->max_pixels > 0 && (int64_t)p->width * p->height > l->max_pixels)
+      return vd_err_set(err, VD_ERR_LIMIT,
+                        "%s: video stream %u declares %dx%d = %lld pixels, beyond the limit of %lld",
+                        path, i, p->width, p->height, (long long)p->width * p->height,
                         (long long)l->max_pixels);
   }
   if (l->max_duration > 0 && f->duration != AV_NOPTS_VALUE &&
@@ -149,13 +193,77 @@ static int check_limits(struct vd_media *m, const char *path, struct vd_err *err
   return 0;
 }
 
+/*
+ * A video stream whose size is still unknown after probing could not be
+ * decoded at all; FFmpeg's log says why (often a declared size beyond
+ * max_pixels). Report that instead of failing later with "invalid data".
+ */
+static int check_size_known(struct vd_media *m, int i, const char *path, const char *ffmsg,
+                            struct vd_err *err) {
+  if (i < 0)
+    return 0;
+  {
+    const AVCodecParameters *p = m->fmt->streams[i]->codecpar;
+    if ((p->width > 0 && p->height > 0) || !avcodec_find_decoder(p->codec_id))
+      return 0;
+    int too_big = strstr(ffmsg, "Picture size") || strstr(ffmsg, "max_pixels") ||
+                  strstr(ffmsg, "image size");
+    return vd_err_set(err, too_big ? VD_ERR_LIMIT : VD_ERR_CORRUPT,
+                      "%s: %s video stream %u%s%s", path,
+                      too_big ? "picture size beyond the limit in" : "cannot determine the size of",
+                      i, ffmsg[0] ? ": " : "", ffmsg);
+  }
+}
+
+/*
+ * Formats with a sample index (MP4/MOV) say where every packet lives. An
+ * entry past the end of the file means the file was cut short: flag it
+ * now, so even a header-only probe reports the truncation.
+ */
+static void check_index_past_eof(struct vd_media *m) {
+  int64_t size = m->fmt->pb ? avio_size(m->fmt->pb) : -1;
+  if (size <= 0)
+    return;
+  int idx[2] = {m->vst, m->ast};
+  for (int k = 0; k < 2; k++) {
+    if (idx[k] < 0)
+      continue;
+    AVStream *st = m->fmt->streams[idx[k]];
+    int n = avformat_index_get_entries_count(st);
+    if (n <= 0)
+      continue;
+    const AVIndexEntry *last = avformat_index_get_entry(st, n - 1);
+    if (!last || last->pos + last->size <= size)
+      continue;
+    /* First entry that does not fit: where the data really ends. */
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+      int mid = lo + (hi - lo) / 2;
+      const AVIndexEntry *e = avformat_index_get_entry(st, mid);
+      if (e->pos + e->size > size)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    const AVIndexEntry *cut = avformat_index_get_entry(st, lo);
+    double t = cut->timestamp * av_q2d(st->time_base) - m->info.start_time;
+    vd__media_warn(m, "file is truncated: its %s data ends at %.3f s of a declared %.3f s "
+                      "(%lld bytes present, index needs %lld)",
+                   k == 0 ? "video" : "audio", t, m->info.duration, (long long)size,
+                   (long long)(last->pos + last->size));
+    m->incomplete = 1;
+    return;
+  }
+}
+
 int vd_media_open(struct vd_media **out, const char *path, const struct vd_media_limits *lim,
                   struct vd_err *err) {
   struct vd_media *m = vd_xcalloc(1, sizeof(*m));
   AVDictionary *opts = NULL, **sopts = NULL;
-  char averr[AV_ERROR_MAX_STRING_SIZE];
+  char averr[AV_ERROR_MAX_STRING_SIZE], ffmsg[256];
   int ret = 0;
   *out = NULL;
+  vd__media_log_capture(ffmsg);
   m->vst = m->ast = -1;
   if (lim)
     m->lim = *lim;
@@ -182,7 +290,8 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
   if (r < 0) {
     av_strerror(r, averr, sizeof(averr));
     ret = vd_err_set(err, r == AVERROR(ENOENT) ? -ENOENT : VD_ERR_NOT_MEDIA,
-                     "%s: not a readable media file (%s)", path, averr);
+                     "%s: not a readable media file (%s%s%s)", path, averr, ffmsg[0] ? ": " : "",
+                     ffmsg);
     goto out;
   }
   if (demuxer_refused(m->fmt->iformat->name)) {
@@ -205,7 +314,8 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
   r = avformat_find_stream_info(m->fmt, sopts);
   if (r < 0) {
     av_strerror(r, averr, sizeof(averr));
-    ret = vd_err_set(err, VD_ERR_CORRUPT, "%s: cannot read stream information (%s)", path, averr);
+    ret = vd_err_set(err, VD_ERR_CORRUPT, "%s: cannot read stream information (%s%s%s)", path,
+                     averr, ffmsg[0] ? ": " : "", ffmsg);
     goto out;
   }
   if ((ret = check_limits(m, path, err)) < 0)
@@ -218,6 +328,8 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
     m->vst = -1;
   if (m->vst < 0)
     m->vst = -1;
+  if ((ret = check_size_known(m, m->vst, path, ffmsg, err)) < 0)
+    goto out;
   if (m->ast < 0)
     m->ast = -1;
   if (m->vst < 0 && m->ast < 0) {
@@ -244,9 +356,11 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
     m->ast = -1;
   }
   fill_info(m, path);
+  check_index_past_eof(m);
   *out = m;
   m = NULL;
 out:
+  vd__media_log_capture(NULL);
   if (sopts) {
     for (unsigned i = 0; i < (m && m->fmt ? m->fmt->nb_streams : 0); i++)
       av_dict_free(&sopts[i]);

@@ -82,6 +82,9 @@ struct vd__fsrc {
 
 /* decode.c / media.c helpers */
 void vd__media_warn(struct vd_media *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts (buf != NULL, 256 bytes) or stops capturing FFmpeg's last warning
+ * or error line on this thread. */
+void vd__media_log_capture(char *buf);
 /* convert.c */
 int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
                  struct vd_frame *out);

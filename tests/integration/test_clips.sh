@@ -78,7 +78,10 @@ def colours(path):
     return ''.join('RGB'[max(range(3), key=lambda c: raw[i + c])] for i in range(0, len(raw), 3))
 
 def load(name):
-    return json.load(open(name + '.json'))['results']['clips']
+    # `analyze` prints the whole run; `scenes --split` prints the scenes
+    # result with the clips result beside it.
+    doc = json.load(open(name + '.json'))
+    return doc['results']['clips'] if 'results' in doc else doc['clips']
 
 def clips_of(name, outdir, ext, accurate):
     res = load(name)
