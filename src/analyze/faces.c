@@ -1,7 +1,9 @@
 /*
  * faces.c: the `faces` analysis. Detects faces at a sampling rate (5 fps by
  * default) with BlazeFace (faces_detect.c, on the nn runtime), and links the
- * detections into face tracks by IoU.
+ * detections into face tracks by IoU. Optionally classifies each face's
+ * expression with the emotion model (7 classes) on a grey crop taken from a
+ * higher-resolution view of the same frame.
  *
  * DESIGN
  * - One subscription: RGB frames at the sampling rate, the longer side at
@@ -28,14 +30,19 @@
 #define FACES_MAX 100
 
 struct ftrack {
-  json_t *boxes;     /* [{"time", "x", "y", "w", "h", "score"}] */
+  json_t *boxes;     /* [{"time", "x", "y", "w", "h", "score", "emotion"?, "emotions"?}] */
   double first, last;
   double score_sum;
   int64_t n;
+  double emo_sum[VD_EMOTIONS]; /* summed probabilities */
+  int64_t emo_top[VD_EMOTIONS]; /* samples whose top class is each */
 };
 
 struct faces {
   struct vd_facedet *det;
+  struct vd_faceemo *emo;  /* NULL when emotions are off */
+  double emo_sum[VD_EMOTIONS];
+  int64_t emo_n;           /* faces classified */
   struct vd_facetracker *trk;
   double fps;
   int64_t sampled, with_faces, detections;
@@ -56,6 +63,8 @@ static const struct vd_param_def faces_params[] = {
      "overlap with a track's last box that continues the track"},
     {"track_gap", VD_PARAM_NUM, "1", 0, 60, NULL,
      "seconds a face may go unseen before its track ends"},
+    {"emotions", VD_PARAM_BOOL, "true", 1, 0, NULL,
+     "classify each face's expression (angry, disgust, fear, happy, sad, surprise, neutral)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -75,6 +84,9 @@ static int faces_init(struct vd_actx *c) {
   if (rc < 0) /* say what failed, and how to fix the common case */
     return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
                       vd_err_msg(&derr, rc));
+  if (vd_actx_bool(c, "emotions") && (rc = vd_faceemo_new(&s->emo, 1, &derr)) < 0)
+    return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
+                      vd_err_msg(&derr, rc));
   s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
   s->fps = vd_actx_num(c, "fps");
   s->frames = json_array();
@@ -83,11 +95,35 @@ static int faces_init(struct vd_actx *c) {
                                                        .fmt = VD_PIX_RGB24});
 }
 
+/* Expression classes for one face; the JSON fields go on its box. */
+static void add_emotion(struct faces *s, struct ftrack *t, const struct vd_frame *gray,
+                        const struct vd_face *b, json_t *box) {
+  float p[VD_EMOTIONS];
+  vd_faceemo_run(s->emo, gray->data[0], gray->width, gray->height, gray->linesize[0], b, p);
+  int top = 0;
+  json_t *arr = json_array();
+  for (int k = 0; k < VD_EMOTIONS; k++) {
+    top = p[k] > p[top] ? k : top;
+    t->emo_sum[k] += p[k];
+    s->emo_sum[k] += p[k];
+    json_array_append_new(arr, json_real(round(p[k] * 1000.0) / 1000.0));
+  }
+  t->emo_top[top]++;
+  s->emo_n++;
+  json_object_set_new(box, "emotion", json_string(vd_emotion_labels[top]));
+  json_object_set_new(box, "emotions", arr);
+}
+
 static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
   struct faces *s = vd_actx_priv(c);
   struct vd_face faces[FACES_MAX];
   int ids[FACES_MAX];
   int n = vd_facedet_run(s->det, f->data[0], f->width, f->height, f->linesize[0], faces, FACES_MAX);
+  /* Expressions need more pixels than detection: a grey view, up to 720p. */
+  struct vd_frame gray;
+  int have_gray = s->emo && n > 0 &&
+                  vd_frame_view(f, &(struct vd_video_want){.max_side = 1280, .fmt = VD_PIX_GRAY8},
+                                &gray) == 0;
   vd_facetracker_update(s->trk, f->time, faces, n, ids);
   s->sampled++;
   s->with_faces += n > 0;
@@ -104,10 +140,12 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
     }
     struct ftrack *t = &s->t[id];
     const struct vd_face *b = &faces[i];
-    json_array_append_new(t->boxes, json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "time", round4(f->time),
-                                              "x", round4(b->x0), "y", round4(b->y0), "w",
-                                              round4(b->x1 - b->x0), "h", round4(b->y1 - b->y0),
-                                              "score", round4(b->score)));
+    json_t *box = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "time", round4(f->time), "x",
+                            round4(b->x0), "y", round4(b->y0), "w", round4(b->x1 - b->x0), "h",
+                            round4(b->y1 - b->y0), "score", round4(b->score));
+    if (have_gray)
+      add_emotion(s, t, &gray, b, box);
+    json_array_append_new(t->boxes, box);
     t->last = f->time;
     t->score_sum += b->score;
     t->n++;
@@ -142,23 +180,44 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
   json_t *tracks = json_array();
   for (size_t i = 0; i < s->nt; i++) {
     struct ftrack *t = &s->t[i];
-    json_array_append_new(
-        tracks, json_pack("{s:i,s:f,s:f,s:I,s:f,s:o,s:O}", "id", (int)i, "start", round4(t->first),
-                          "end", round4(t->last + step < dur ? t->last + step : dur), "frames",
-                          (json_int_t)t->n, "score_mean", round4(t->score_sum / (double)t->n),
-                          "ranges", track_ranges(t, step, dur), "boxes", t->boxes));
+    json_t *tj = json_pack("{s:i,s:f,s:f,s:I,s:f,s:o,s:O}", "id", (int)i, "start", round4(t->first),
+                           "end", round4(t->last + step < dur ? t->last + step : dur), "frames",
+                           (json_int_t)t->n, "score_mean", round4(t->score_sum / (double)t->n),
+                           "ranges", track_ranges(t, step, dur), "boxes", t->boxes);
+    if (s->emo) {
+      /* Dominant: highest mean probability; consistency: how often it was on top. */
+      int dom = 0;
+      int64_t classified = t->emo_top[0];
+      for (int k = 1; k < VD_EMOTIONS; k++) {
+        dom = t->emo_sum[k] > t->emo_sum[dom] ? k : dom;
+        classified += t->emo_top[k];
+      }
+      json_object_set_new(tj, "emotion", json_string(vd_emotion_labels[dom]));
+      json_object_set_new(tj, "emotion_consistency",
+                          json_real(classified ? round4((double)t->emo_top[dom] / (double)classified) : 0));
+    }
+    json_array_append_new(tracks, tj);
   }
   *result = json_pack("{s:s,s:f,s:i,s:i,s:I,s:I,s:I,s:o,s:O}", "model", "blazeface", "fps", s->fps,
                       "width", mi->display_width, "height", mi->display_height, "sampled_frames",
                       (json_int_t)s->sampled, "frames_with_faces", (json_int_t)s->with_faces,
                       "detections", (json_int_t)s->detections, "tracks", tracks, "frames",
                       s->frames);
+  if (*result && s->emo) {
+    /* Share of each expression over every detection of the video. */
+    json_t *share = json_object();
+    for (int k = 0; k < VD_EMOTIONS; k++)
+      json_object_set_new(share, vd_emotion_labels[k],
+                          json_real(s->emo_n ? round4(s->emo_sum[k] / (double)s->emo_n) : 0));
+    json_object_set_new(*result, "emotions", share);
+  }
   return *result ? 0 : vd_err_set(vd_actx_err(c), VD_ERR_INTERNAL, "faces: cannot build the result");
 }
 
 static void faces_uninit(struct vd_actx *c) {
   struct faces *s = vd_actx_priv(c);
   vd_facedet_free(s->det);
+  vd_faceemo_free(s->emo);
   vd_facetracker_free(s->trk);
   for (size_t i = 0; i < s->nt; i++)
     json_decref(s->t[i].boxes);

@@ -228,6 +228,84 @@ int vd_facedet_run(struct vd_facedet *d, const uint8_t *rgb, int w, int h, int s
   return n;
 }
 
+/* ---- emotions ------------------------------------------------------------------ */
+
+const char *const vd_emotion_labels[VD_EMOTIONS] = {"angry", "disgust", "fear", "happy",
+                                                    "sad",   "surprise", "neutral"};
+
+struct vd_faceemo {
+  struct vd_nn_model *m;
+  struct vd_nn_ctx *ctx;
+  int size; /* square input side */
+};
+
+int vd_faceemo_new(struct vd_faceemo **out, int threads, struct vd_err *err) {
+  *out = NULL;
+  struct vd_faceemo *e = vd_xcalloc(1, sizeof(*e));
+  int rc = vd_nn_model_get(&e->m, "emotion", err);
+  if (rc != 0)
+    goto fail;
+  struct vd_nn_shape in, os;
+  vd_nn_model_input_shape(e->m, 0, &in);
+  if (in.rank != 4 || in.dim[1] != in.dim[2] || in.dim[1] < 8 || in.dim[1] > 512 || in.dim[3] != 1) {
+    rc = vd_err_set(err, VD_ERR_UNSUPPORTED, "faces: the emotion model's input is not [n,s,s,1]");
+    goto fail;
+  }
+  e->size = (int)in.dim[1];
+  struct vd_nn_ctx_opts co = {.threads = threads > 0 ? threads : 1};
+  if ((rc = vd_nn_ctx_new(&e->ctx, e->m, &co, err)) != 0)
+    goto fail;
+  (void)vd_nn_ctx_output(e->ctx, 0, &os);
+  if (vd_nn_shape_count(&os) != VD_EMOTIONS) {
+    rc = vd_err_set(err, VD_ERR_UNSUPPORTED, "faces: the emotion model does not give %d classes",
+                    VD_EMOTIONS);
+    goto fail;
+  }
+  *out = e;
+  return 0;
+fail:
+  vd_faceemo_free(e);
+  return rc;
+}
+
+void vd_faceemo_free(struct vd_faceemo *e) {
+  if (!e)
+    return;
+  vd_nn_ctx_free(e->ctx);
+  vd_nn_model_free(e->m);
+  free(e);
+}
+
+void vd_faceemo_run(struct vd_faceemo *e, const uint8_t *gray, int w, int h, int stride,
+                    const struct vd_face *b, float probs[VD_EMOTIONS]) {
+  /* Square crop in pixels around the box centre; outside the picture is edge. */
+  float cx = (b->x0 + b->x1) / 2 * w, cy = (b->y0 + b->y1) / 2 * h;
+  float side = fmaxf((b->x1 - b->x0) * w, (b->y1 - b->y0) * h);
+  if (!(side >= 1))
+    side = 1;
+  float *x = vd_nn_ctx_input(e->ctx, 0, NULL);
+  int S = e->size;
+  for (int oy = 0; oy < S; oy++)
+    for (int ox = 0; ox < S; ox++) {
+      float sx = cx - side / 2 + (ox + 0.5f) * side / S - 0.5f;
+      float sy = cy - side / 2 + (oy + 0.5f) * side / S - 0.5f;
+      sx = fminf(fmaxf(sx, 0), (float)(w - 1));
+      sy = fminf(fmaxf(sy, 0), (float)(h - 1));
+      int x0 = (int)sx, y0 = (int)sy, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+      float fx = sx - x0, fy = sy - y0;
+      const uint8_t *r0 = gray + (size_t)y0 * (size_t)stride, *r1 = gray + (size_t)y1 * (size_t)stride;
+      float v = (r0[x0] * (1 - fx) + r0[x1] * fx) * (1 - fy) + (r1[x0] * (1 - fx) + r1[x1] * fx) * fy;
+      /* The model was trained on grey in [-1, 1]. */
+      x[oy * S + ox] = v / 127.5f - 1.0f;
+    }
+  if (vd_nn_ctx_run(e->ctx) != 0) {
+    for (int i = 0; i < VD_EMOTIONS; i++)
+      probs[i] = 1.0f / VD_EMOTIONS;
+    return;
+  }
+  memcpy(probs, vd_nn_ctx_output(e->ctx, 0, NULL), VD_EMOTIONS * sizeof(float));
+}
+
 /* ---- tracker ------------------------------------------------------------------- */
 
 struct track {

@@ -63,6 +63,26 @@ float vd_face_iou(const struct vd_face *a, const struct vd_face *b);
  */
 int vd_face_nms(struct vd_face *f, int n, float iou, int max_keep);
 
+/* ---- emotions ------------------------------------------------------------------ */
+
+#define VD_EMOTIONS 7
+/* The emotion model's classes, in output order. */
+extern const char *const vd_emotion_labels[VD_EMOTIONS];
+
+struct vd_faceemo;
+
+/* Loads (once per process) the emotion model and plans a context for it. */
+int vd_faceemo_new(struct vd_faceemo **out, int threads, struct vd_err *err) VD_WUR;
+void vd_faceemo_free(struct vd_faceemo *e);
+
+/*
+ * The 7 class probabilities (summing to 1) for the face in box `b`
+ * (normalised) of a grey picture of w x h pixels. The box is made square
+ * around its centre and resampled bilinearly to the model's input.
+ */
+void vd_faceemo_run(struct vd_faceemo *e, const uint8_t *gray, int w, int h, int stride,
+                    const struct vd_face *b, float probs[VD_EMOTIONS]);
+
 /* ---- tracking ------------------------------------------------------------------ */
 
 struct vd_facetracker;

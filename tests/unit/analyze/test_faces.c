@@ -3,7 +3,9 @@
  * boxes; the BlazeFace detector on real video from ../shared/testdata/faces
  * (one face in every frame of the GRID and azavatar clips), decoded by the
  * media pipeline exactly as the analysis receives it; precision and recall
- * are printed and must be at least 0.95. Skips the video part when the test
+ * are printed and must be at least 0.95. The expression classifier runs on
+ * each detected face; its probabilities must form a distribution, and how
+ * often the clip's dominant expression wins is printed (consistency). Skips the video part when the test
  * data or the models are absent.
  */
 #include <math.h>
@@ -92,8 +94,10 @@ static void test_params(void **state) {
 
 struct count {
   struct vd_facedet *det;
+  struct vd_faceemo *emo;
   struct vd_facetracker *trk;
   int frames, tp, fp, fn, tracks;
+  int top[VD_EMOTIONS]; /* frames whose first face's top class is each */
 };
 
 static int on_frame(void *opaque, const struct vd_frame *f) {
@@ -105,6 +109,20 @@ static int on_frame(void *opaque, const struct vd_frame *f) {
   for (int i = 0; i < n; i++)
     if (ids[i] + 1 > k->tracks)
       k->tracks = ids[i] + 1;
+  struct vd_frame gray;
+  struct vd_video_want gw = {.max_side = 1280, .fmt = VD_PIX_GRAY8};
+  if (n > 0 && vd_frame_view(f, &gw, &gray) == 0) {
+    float p[VD_EMOTIONS], sum = 0;
+    int top = 0;
+    vd_faceemo_run(k->emo, gray.data[0], gray.width, gray.height, gray.linesize[0], &faces[0], p);
+    for (int i = 0; i < VD_EMOTIONS; i++) {
+      assert_true(p[i] >= 0 && p[i] <= 1);
+      sum += p[i];
+      top = p[i] > p[top] ? i : top;
+    }
+    assert_float_equal(sum, 1.0, 1e-4);
+    k->top[top]++;
+  }
   /* Ground truth: exactly one face per frame. */
   k->frames++;
   k->tp += n > 0;
@@ -135,6 +153,7 @@ static void one_face_clip(const char *name, double fps) {
   struct count k = {0};
   struct vd_facedet_opts o = {.min_score = 0.5f, .nms_iou = 0.3f, .max_faces = 20, .threads = 2};
   assert_int_equal(vd_facedet_new(&k.det, &o, &err), 0);
+  assert_int_equal(vd_faceemo_new(&k.emo, 1, &err), 0);
   k.trk = vd_facetracker_new(0.3f, 1.0);
   assert_int_equal(vd_media_open(&m, path, NULL, &err), 0);
   struct vd_video_want w = {.fps = fps, .max_side = vd_facedet_input_size(k.det),
@@ -146,14 +165,23 @@ static void one_face_clip(const char *name, double fps) {
     fail_msg("%s: %s", name, vd_err_msg(&err, rc));
   double secs = vd_now() - t0;
   double recall = (double)k.tp / (k.tp + k.fn), precision = (double)k.tp / (k.tp + k.fp);
-  printf("  %s: %d frames at %.0f fps, precision %.3f, recall %.3f, %d track(s), %.2f s\n", name,
-         k.frames, fps, precision, recall, k.tracks, secs);
+  int dom = 0, classified = 0;
+  for (int i = 0; i < VD_EMOTIONS; i++) {
+    dom = k.top[i] > k.top[dom] ? i : dom;
+    classified += k.top[i];
+  }
+  printf("  %s: %d frames at %.0f fps, precision %.3f, recall %.3f, %d track(s), %.2f s; "
+         "emotion %s in %d of %d frames\n",
+         name, k.frames, fps, precision, recall, k.tracks, secs, vd_emotion_labels[dom], k.top[dom],
+         classified);
+  assert_int_equal(classified, k.tp);
   assert_true(k.frames > 0);
   assert_true(recall >= 0.95);
   assert_true(precision >= 0.95);
   assert_true(k.tracks <= 2); /* one person, at most one break */
   vd_media_free(m);
   vd_facedet_free(k.det);
+  vd_faceemo_free(k.emo);
   vd_facetracker_free(k.trk);
   free(path);
 }
