@@ -92,8 +92,15 @@ static int sqerr(sqlite3 *db, int rc, struct vd_err *err, const char *what) {
   return vd_err_set(err, code, "store: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
+static void global_config(void) {
+  /* Memory statistics take a global mutex on every allocation. */
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int open_conn(struct sq *q, sqlite3 **out, struct vd_err *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   sqlite3 *db = NULL;
+  pthread_once(&once, global_config);
   int rc = sqlite3_open_v2(q->path, &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
@@ -136,6 +143,10 @@ static int get_conn(struct sq *q, sqlite3 **out, struct vd_err *err) {
 }
 
 static void put_conn(struct sq *q, sqlite3 *db) {
+  /* A statement left mid-step would hold a read snapshot: reset them all. */
+  for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c))
+    if (sqlite3_stmt_busy(c))
+      sqlite3_reset(c);
   if (!sqlite3_get_autocommit(db)) /* a failed call left a transaction open */
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   pthread_mutex_lock(&q->mu);
@@ -149,9 +160,29 @@ static int exec(sqlite3 *db, const char *sql, struct vd_err *err) {
   return rc == SQLITE_OK ? 0 : sqerr(db, rc, err, sql);
 }
 
+/*
+ * Statements are compiled once per connection and reused: compiling SQL
+ * cost more than running it on the hot GET paths. A statement is "done"
+ * with sqlite3_reset (never finalized while the connection lives), so the
+ * connection's own list (sqlite3_next_stmt) is the cache.
+ */
 static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct vd_err *err) {
-  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+  for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c)) {
+    if (!sqlite3_stmt_busy(c) && !strcmp(sqlite3_sql(c), sql)) {
+      sqlite3_clear_bindings(c);
+      *st = c;
+      return 0;
+    }
+  }
+  int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
   return rc == SQLITE_OK ? 0 : sqerr(db, rc, err, "prepare");
+}
+
+static void close_conn(sqlite3 *db) {
+  sqlite3_stmt *st;
+  while ((st = sqlite3_next_stmt(db, NULL)))
+    sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s) {
@@ -169,7 +200,7 @@ static char *col_text(sqlite3_stmt *st, int i) {
 /* Steps a statement that returns no rows (or ignores them) and finalizes it. */
 static int run(sqlite3 *db, sqlite3_stmt *st, struct vd_err *err) {
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqerr(db, rc, err, "step");
 }
 
@@ -243,7 +274,7 @@ static int sq_file_get(struct vd_store *s, const char *id, struct vd_file_rec *o
     ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id);
   else
     ret = sqerr(db, rc, err, "file_get");
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -270,7 +301,7 @@ static int sq_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd
     read_file_row(st, &recs[(*n)++]);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     ret = sqerr(db, rc, err, "file_list");
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   *out = recs;
 out:
   put_conn(q, db);
@@ -300,7 +331,7 @@ static int collect_orphans(sqlite3 *db, char (*cands)[65], size_t nc, struct vd_
       memcpy(l->ids[l->n++], cands[i], 65);
     }
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return 0;
 }
 
@@ -317,7 +348,7 @@ static int artifact_blobs(sqlite3 *db, const char *sql, const char *arg, char (*
     const unsigned char *b = sqlite3_column_text(st, 0);
     snprintf((*out)[(*n)++], 65, "%s", b ? (const char *)b : "");
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return 0;
 }
 
@@ -377,7 +408,7 @@ static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
   bind_text(st, 1, file_id);
   if (sqlite3_step(st) == SQLITE_ROW)
     *n = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -471,7 +502,7 @@ static int get_job_on(sqlite3 *db, const char *id, struct vd_job_rec *out, struc
     ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id);
   else
     ret = sqerr(db, rc, err, "job_get");
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return ret;
 }
 
@@ -515,7 +546,7 @@ static int sq_job_list(struct vd_store *s, const char *file_id, int state, const
     read_job_row(st, &recs[(*n)++], 0);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     ret = sqerr(db, rc, err, "job_list");
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   *out = recs;
 out:
   put_conn(q, db);
@@ -558,7 +589,7 @@ static int sq_job_claim(struct vd_store *s, const char *worker, double now, doub
     goto out;
   if (sqlite3_step(st) == SQLITE_ROW)
     snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   if (!id[0]) {
     ret = exec(db, "COMMIT", err);
     goto out;
@@ -614,7 +645,7 @@ static int sq_job_heartbeat(struct vd_store *s, const char *id, const char *work
     ret = vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", id, worker);
   else
     ret = sqerr(db, rc, err, "heartbeat");
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -669,11 +700,11 @@ static int sq_job_finish(struct vd_store *s, const char *id, const char *worker,
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
       ret = sqerr(db, rc, err, "artifact");
-      sqlite3_finalize(st);
+      sqlite3_reset(st);
       goto out;
     }
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   ret = exec(db, "COMMIT", err);
 out:
   put_conn(q, db);
@@ -772,7 +803,7 @@ static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifa
     snprintf(a->blob, sizeof(a->blob), "%s", b ? (const char *)b : "");
     a->size = sqlite3_column_int64(st, 3);
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -793,7 +824,7 @@ static int sq_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], str
     if (sv >= 0)
       counts[sv] = sqlite3_column_int64(st, 1);
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -813,7 +844,7 @@ static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_er
     goto out;
   bind_text(st, 1, blob);
   ret = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
 out:
   put_conn(q, db);
   return ret;
@@ -829,7 +860,7 @@ static int migrate(sqlite3 *db, struct vd_err *err) {
   if ((ret = prep(db, "PRAGMA user_version", &st, err)) < 0)
     goto fail;
   int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
   if (version > target) {
     ret = vd_err_set(err, VD_ERR_UNSUPPORTED,
@@ -855,7 +886,7 @@ fail:
 static void sq_free(struct vd_store *s) {
   struct sq *q = (struct sq *)s;
   for (int i = 0; i < q->nfree; i++)
-    sqlite3_close(q->free_conns[i]);
+    close_conn(q->free_conns[i]);
   pthread_mutex_destroy(&q->mu);
   pthread_cond_destroy(&q->cv);
   free(q->path);
@@ -895,7 +926,7 @@ int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err
   if (ret < 0)
     goto fail;
   if ((ret = migrate(db, err)) < 0) {
-    sqlite3_close(db);
+    close_conn(db);
     goto fail;
   }
   q->nopen = 1;

@@ -51,7 +51,10 @@ if has_analysis sleep; then
   expect_status 200 "A: GET /analysis lists states" GET /analysis
   [[ $(json "$TMP/body" '[a["state"] for a in j if a["id"] == "'"$SID"'"][0] in ("PENDING", "STARTED")') == True ]] ||
     fail "A: state of a running analysis: $(cat "$TMP/body")"
-  sleep 1.5
+  for _ in $(seq 1 100); do # 1 s of sleep, plus scheduling on a loaded machine
+    [[ $(req GET "/analysis/$SID") == 202 ]] || break
+    sleep 0.1
+  done
   expect_status 200 "A: sleep finished" GET "/analysis/$SID"
   [[ $(json "$TMP/body" 'j["result"]["slept"] >= 1') == True ]] || fail "A: sleep result"
   expect_status 200 "A: GET /analysis" GET /analysis
