@@ -132,10 +132,13 @@ static int on_frame(void *opaque, const struct vd_frame *f) {
 }
 
 static int have_models(void) {
-  char *p = vd_nn_model_path("blazeface");
-  struct stat st;
-  int ok = stat(p, &st) == 0;
-  free(p);
+  int ok = 1;
+  for (int i = 0; i < 2; i++) {
+    char *p = vd_nn_model_path(i ? "emotion" : "blazeface");
+    struct stat st;
+    ok &= stat(p, &st) == 0;
+    free(p);
+  }
   return ok;
 }
 
@@ -188,7 +191,7 @@ static void one_face_clip(const char *name, double fps) {
 
 static void test_detect_real_faces(void **state) {
   if (!have_models()) {
-    printf("blazeface is not installed (scripts/models); skipping\n");
+    printf("blazeface and emotion are not installed (scripts/models); skipping\n");
     skip();
   }
   one_face_clip("grid_bbaf2n.mpg", 5);
