@@ -19,8 +19,9 @@
 /* Elapsed times within this are treated as equal, so 15 frames at 29.97 fps
  * measured from timestamps meets a 15-frame minimum despite rounding. */
 #define TIME_EPS 1e-9
-/* Largest picture the detector accepts: it is fed downscaled frames. */
-#define MAX_PIXELS (4096 * 4096)
+/* Largest picture side the detector accepts: it is fed downscaled frames,
+ * and per-row sums below stay in 32 bits up to this width. */
+#define MAX_SIDE 8192
 /* Frames of one fade whose times are remembered exactly. */
 #define FADE_LOG_MAX 65536
 
@@ -36,7 +37,7 @@ struct item {
 struct pic {
   int64_t index;
   double time;
-  double v;       /* mean V */
+  double v;       /* mean lightness */
   uint8_t *buf;   /* w*h*3 */
 };
 
@@ -203,7 +204,7 @@ static double hsv_score(const struct vd_scenes_det *d, const uint8_t *a, int als
   uint64_t s[3] = {0, 0, 0};
   for (int y = 0; y < h; y++) {
     const uint8_t *p = a + (size_t)y * als, *q = b + (size_t)y * bls;
-    uint32_t r0 = 0, r1 = 0, r2 = 0; /* a row of <= 4096 pixels fits in 32 bits */
+    uint32_t r0 = 0, r1 = 0, r2 = 0; /* a row of <= MAX_SIDE pixels fits in 32 bits */
     for (int x = 0; x < w; x++, p += 3, q += 3) {
       r0 += (uint32_t)abs(p[0] - q[0]);
       r1 += (uint32_t)abs(p[1] - q[1]);
@@ -219,22 +220,32 @@ static double hsv_score(const struct vd_scenes_det *d, const uint8_t *a, int als
   return sc / d->wsum;
 }
 
-/* Mean of channel `c` (V = 2 in HSV), or of all bytes when c < 0. */
-static double mean_channel(const uint8_t *a, int ls, int w, int h, int c) {
+/* Mean of all bytes: the threshold detector's frame value. */
+static double mean_bytes(const uint8_t *a, int ls, int w, int h) {
   uint64_t s = 0;
   for (int y = 0; y < h; y++) {
     const uint8_t *p = a + (size_t)y * ls;
     uint32_t r = 0;
-    if (c < 0) {
-      for (int x = 0; x < 3 * w; x++)
-        r += p[x];
-    } else {
-      for (int x = 0; x < w; x++)
-        r += p[3 * x + c];
-    }
+    for (int x = 0; x < 3 * w; x++)
+      r += p[x];
     s += r;
   }
-  return (double)s / ((double)w * h * (c < 0 ? 3 : 1));
+  return (double)s / ((double)w * h * 3);
+}
+
+/* Mean lightness of an HSV picture, HSL's L = V * (1 - S/2) on 0..255. V
+ * alone misses a white flash over saturated colours (their V is already
+ * 255); lightness rises with any flash. */
+static double mean_lightness(const uint8_t *a, int ls, int w, int h) {
+  uint64_t s = 0;
+  for (int y = 0; y < h; y++) {
+    const uint8_t *p = a + (size_t)y * ls;
+    uint32_t r = 0; /* <= MAX_SIDE * 255 * 510 fits in 32 bits */
+    for (int x = 0; x < w; x++, p += 3)
+      r += (uint32_t)p[2] * (uint32_t)(510 - p[1]);
+    s += r;
+  }
+  return (double)s / (510.0 * w * h);
 }
 
 static void copy_pic(uint8_t *dst, const uint8_t *src, int ls, int w, int h) {
@@ -396,7 +407,7 @@ static void push_hsv(struct vd_scenes_det *d, int64_t index, double time, const 
                      int ls, int w, int h) {
   int same = d->ring_n > 0 && d->pw == w && d->ph == h;
   struct pic *prev = same ? ring_at(d, 0) : NULL;
-  double v = mean_channel(pix, ls, w, h, 2);
+  double v = mean_lightness(pix, ls, w, h);
   struct item it = {index, time, same ? hsv_score(d, pix, ls, prev->buf, w * 3, w, h) : 0.0};
   d->last_score = it.score;
   /* The filters compare pictures with the same bar a cut has to clear. */
@@ -473,7 +484,7 @@ static double fade_time(const struct vd_scenes_det *d, int64_t k, int64_t index,
 
 static void push_level(struct vd_scenes_det *d, int64_t index, double time, const uint8_t *pix,
                        int ls, int w, int h) {
-  double avg = mean_channel(pix, ls, w, h, -1), thr = d->o.threshold;
+  double avg = mean_bytes(pix, ls, w, h), thr = d->o.threshold;
   int floor_m = d->o.method == VD_SCENES_FLOOR;
   d->last_score = avg;
   if (!d->have_last_cut) {
@@ -513,7 +524,7 @@ static void push_level(struct vd_scenes_det *d, int64_t index, double time, cons
 int vd_scenes_det_push(struct vd_scenes_det *d, int64_t index, double time, const uint8_t *pix,
                        int linesize, int w, int h) {
   VD_ASSERT(!d->finished);
-  if (w <= 0 || h <= 0 || (int64_t)w * h > MAX_PIXELS || linesize < 3 * w || !pix)
+  if (w <= 0 || h <= 0 || w > MAX_SIDE || h > MAX_SIDE || linesize < 3 * w || !pix)
     return VD_ERR_INVALID;
   if (index <= d->last_index || !isfinite(time))
     return VD_ERR_INVALID;

@@ -64,7 +64,7 @@
  * the first frame back). */
 #define VD_SCENES_FLASH_FRAMES 3
 #define VD_SCENES_FLASH_SECS 0.15
-/* ... and raises the mean brightness (HSV V, 0..255) by at least this much. */
+/* ... and raises the mean lightness (HSL L = V*(1-S/2), 0..255) by at least this much. */
 #define VD_SCENES_FLASH_DV 10.0
 /* How far back a flicker may return to a picture, seconds (and at most
  * min_scene_len and 15 frames). */
