@@ -3,7 +3,9 @@
  * default) with BlazeFace (faces_detect.c, on the nn runtime), and links the
  * detections into face tracks by IoU. Optionally classifies each face's
  * expression with the emotion model (7 classes) on a grey crop taken from a
- * higher-resolution view of the same frame.
+ * higher-resolution view of the same frame, and gives each track an
+ * identity embedding (faceres), sampled every embed_interval seconds and
+ * averaged, for the people analysis to cluster.
  *
  * DESIGN
  * - One subscription: RGB frames at the sampling rate, the longer side at
@@ -36,6 +38,9 @@ struct ftrack {
   int64_t n;
   double emo_sum[VD_EMOTIONS]; /* summed probabilities */
   int64_t emo_top[VD_EMOTIONS]; /* samples whose top class is each */
+  float *emb;        /* summed unit embeddings, NULL until the first */
+  int emb_n;
+  double emb_last;   /* time of the last embedding */
 };
 
 struct faces {
@@ -43,6 +48,9 @@ struct faces {
   struct vd_faceemo *emo;  /* NULL when emotions are off */
   double emo_sum[VD_EMOTIONS];
   int64_t emo_n;           /* faces classified */
+  struct vd_faceemb *embm; /* NULL when embeddings are off */
+  double emb_every;        /* seconds between a track's embeddings */
+  float *emb_tmp;
   struct vd_facetracker *trk;
   double fps;
   int64_t sampled, with_faces, detections;
@@ -65,6 +73,11 @@ static const struct vd_param_def faces_params[] = {
      "seconds a face may go unseen before its track ends"},
     {"emotions", VD_PARAM_BOOL, "true", 1, 0, NULL,
      "classify each face's expression (angry, disgust, fear, happy, sad, surprise, neutral)"},
+    {"embeddings", VD_PARAM_BOOL, "true", 1, 0, NULL,
+     "give each track an identity embedding (faceres, 1024-d, unit length) for clustering "
+     "tracks into people"},
+    {"embed_interval", VD_PARAM_NUM, "2", 0, 3600, NULL,
+     "seconds between a track's embedding samples (averaged); 0 = every detection"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -87,6 +100,13 @@ static int faces_init(struct vd_actx *c) {
   if (vd_actx_bool(c, "emotions") && (rc = vd_faceemo_new(&s->emo, 1, &derr)) < 0)
     return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
                       vd_err_msg(&derr, rc));
+  if (vd_actx_bool(c, "embeddings")) {
+    if ((rc = vd_faceemb_new(&s->embm, 1, &derr)) < 0)
+      return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
+                        vd_err_msg(&derr, rc));
+    s->emb_every = vd_actx_num(c, "embed_interval");
+    s->emb_tmp = vd_xmalloc((size_t)vd_faceemb_dim(s->embm) * sizeof(float));
+  }
   s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
   s->fps = vd_actx_num(c, "fps");
   s->frames = json_array();
@@ -114,6 +134,28 @@ static void add_emotion(struct faces *s, struct ftrack *t, const struct vd_frame
   json_object_set_new(box, "emotions", arr);
 }
 
+/* Adds an embedding sample to track `t` when one is due. `rgb` is fetched
+ * once per frame, on first need. */
+static void add_embedding(struct faces *s, struct ftrack *t, const struct vd_frame *f,
+                          struct vd_frame *rgb, int *have_rgb, const struct vd_face *b) {
+  if (t->emb_n > 0 && f->time - t->emb_last < s->emb_every)
+    return;
+  if (!*have_rgb) {
+    struct vd_video_want w = {.max_side = 1280, .fmt = VD_PIX_RGB24};
+    *have_rgb = vd_frame_view(f, &w, rgb) == 0 ? 1 : -1;
+  }
+  if (*have_rgb < 0)
+    return;
+  int dim = vd_faceemb_dim(s->embm);
+  vd_faceemb_run(s->embm, rgb->data[0], rgb->width, rgb->height, rgb->linesize[0], b, s->emb_tmp);
+  if (!t->emb)
+    t->emb = vd_xcalloc((size_t)dim, sizeof(float));
+  for (int k = 0; k < dim; k++)
+    t->emb[k] += s->emb_tmp[k];
+  t->emb_n++;
+  t->emb_last = f->time;
+}
+
 static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
   struct faces *s = vd_actx_priv(c);
   struct vd_face faces[FACES_MAX];
@@ -124,6 +166,8 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
   int have_gray = s->emo && n > 0 &&
                   vd_frame_view(f, &(struct vd_video_want){.max_side = 1280, .fmt = VD_PIX_GRAY8},
                                 &gray) == 0;
+  struct vd_frame rgb;
+  int have_rgb = 0;
   vd_facetracker_update(s->trk, f->time, faces, n, ids);
   s->sampled++;
   s->with_faces += n > 0;
@@ -145,6 +189,8 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
                             round4(b->y1 - b->y0), "score", round4(b->score));
     if (have_gray)
       add_emotion(s, t, &gray, b, box);
+    if (s->embm)
+      add_embedding(s, t, f, &rgb, &have_rgb, b);
     json_array_append_new(t->boxes, box);
     t->last = f->time;
     t->score_sum += b->score;
@@ -196,6 +242,18 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
       json_object_set_new(tj, "emotion_consistency",
                           json_real(classified ? round4((double)t->emo_top[dom] / (double)classified) : 0));
     }
+    if (t->emb) {
+      /* The mean of unit vectors, renormalised: the track's direction. */
+      int dim = vd_faceemb_dim(s->embm);
+      double n2 = 0;
+      for (int k = 0; k < dim; k++)
+        n2 += (double)t->emb[k] * t->emb[k];
+      json_t *ej = json_array();
+      for (int k = 0; k < dim; k++)
+        json_array_append_new(ej, json_real(n2 > 0 ? round4(t->emb[k] / sqrt(n2)) : 0));
+      json_object_set_new(tj, "embedding", ej);
+      json_object_set_new(tj, "embedding_samples", json_integer(t->emb_n));
+    }
     json_array_append_new(tracks, tj);
   }
   *result = json_pack("{s:s,s:f,s:i,s:i,s:I,s:I,s:I,s:o,s:O}", "model", "blazeface", "fps", s->fps,
@@ -219,8 +277,12 @@ static void faces_uninit(struct vd_actx *c) {
   vd_facedet_free(s->det);
   vd_faceemo_free(s->emo);
   vd_facetracker_free(s->trk);
-  for (size_t i = 0; i < s->nt; i++)
+  for (size_t i = 0; i < s->nt; i++) {
     json_decref(s->t[i].boxes);
+    free(s->t[i].emb);
+  }
+  vd_faceemb_free(s->embm);
+  free(s->emb_tmp);
   free(s->t);
   json_decref(s->frames);
 }

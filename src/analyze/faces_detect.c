@@ -276,15 +276,17 @@ void vd_faceemo_free(struct vd_faceemo *e) {
   free(e);
 }
 
-void vd_faceemo_run(struct vd_faceemo *e, const uint8_t *gray, int w, int h, int stride,
-                    const struct vd_face *b, float probs[VD_EMOTIONS]) {
-  /* Square crop in pixels around the box centre; outside the picture is edge. */
+/*
+ * Samples the square around box `b` (normalised, in a w x h picture of `ch`
+ * interleaved channels) bilinearly into an S x S x ch float image, each
+ * value v mapped to v * scale + shift. Outside the picture repeats the edge.
+ */
+static void crop_square(const uint8_t *img, int w, int h, int stride, int ch,
+                        const struct vd_face *b, int S, float scale, float shift, float *out) {
   float cx = (b->x0 + b->x1) / 2 * w, cy = (b->y0 + b->y1) / 2 * h;
   float side = fmaxf((b->x1 - b->x0) * w, (b->y1 - b->y0) * h);
   if (!(side >= 1))
     side = 1;
-  float *x = vd_nn_ctx_input(e->ctx, 0, NULL);
-  int S = e->size;
   for (int oy = 0; oy < S; oy++)
     for (int ox = 0; ox < S; ox++) {
       float sx = cx - side / 2 + (ox + 0.5f) * side / S - 0.5f;
@@ -293,17 +295,88 @@ void vd_faceemo_run(struct vd_faceemo *e, const uint8_t *gray, int w, int h, int
       sy = fminf(fmaxf(sy, 0), (float)(h - 1));
       int x0 = (int)sx, y0 = (int)sy, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
       float fx = sx - x0, fy = sy - y0;
-      const uint8_t *r0 = gray + (size_t)y0 * (size_t)stride, *r1 = gray + (size_t)y1 * (size_t)stride;
-      float v = (r0[x0] * (1 - fx) + r0[x1] * fx) * (1 - fy) + (r1[x0] * (1 - fx) + r1[x1] * fx) * fy;
-      /* The model was trained on grey in [-1, 1]. */
-      x[oy * S + ox] = v / 127.5f - 1.0f;
+      const uint8_t *r0 = img + (size_t)y0 * (size_t)stride, *r1 = img + (size_t)y1 * (size_t)stride;
+      for (int c = 0; c < ch; c++) {
+        float v = (r0[x0 * ch + c] * (1 - fx) + r0[x1 * ch + c] * fx) * (1 - fy) +
+                  (r1[x0 * ch + c] * (1 - fx) + r1[x1 * ch + c] * fx) * fy;
+        out[(oy * S + ox) * ch + c] = v * scale + shift;
+      }
     }
+}
+
+void vd_faceemo_run(struct vd_faceemo *e, const uint8_t *gray, int w, int h, int stride,
+                    const struct vd_face *b, float probs[VD_EMOTIONS]) {
+  /* The model was trained on grey in [-1, 1]. */
+  crop_square(gray, w, h, stride, 1, b, e->size, 1 / 127.5f, -1.0f,
+              vd_nn_ctx_input(e->ctx, 0, NULL));
   if (vd_nn_ctx_run(e->ctx) != 0) {
     for (int i = 0; i < VD_EMOTIONS; i++)
       probs[i] = 1.0f / VD_EMOTIONS;
     return;
   }
   memcpy(probs, vd_nn_ctx_output(e->ctx, 0, NULL), VD_EMOTIONS * sizeof(float));
+}
+
+/* ---- embeddings ---------------------------------------------------------------- */
+
+struct vd_faceemb {
+  struct vd_nn_model *m;
+  struct vd_nn_ctx *ctx;
+  int size, out, dim;
+};
+
+int vd_faceemb_new(struct vd_faceemb **out, int threads, struct vd_err *err) {
+  *out = NULL;
+  struct vd_faceemb *e = vd_xcalloc(1, sizeof(*e));
+  int rc = vd_nn_model_get(&e->m, "faceres", err);
+  if (rc != 0)
+    goto fail;
+  struct vd_nn_shape in, os;
+  vd_nn_model_input_shape(e->m, 0, &in);
+  e->out = vd_nn_model_output_find(e->m, "global_pooling/Mean");
+  if (in.rank != 4 || in.dim[1] != in.dim[2] || in.dim[1] < 8 || in.dim[1] > 1024 ||
+      in.dim[3] != 3 || e->out < 0) {
+    rc = vd_err_set(err, VD_ERR_UNSUPPORTED,
+                    "faces: faceres has no [n,s,s,3] input or no global_pooling/Mean output");
+    goto fail;
+  }
+  e->size = (int)in.dim[1];
+  struct vd_nn_ctx_opts co = {.threads = threads > 0 ? threads : 1};
+  if ((rc = vd_nn_ctx_new(&e->ctx, e->m, &co, err)) != 0)
+    goto fail;
+  (void)vd_nn_ctx_output(e->ctx, (size_t)e->out, &os);
+  e->dim = (int)vd_nn_shape_count(&os);
+  *out = e;
+  return 0;
+fail:
+  vd_faceemb_free(e);
+  return rc;
+}
+
+void vd_faceemb_free(struct vd_faceemb *e) {
+  if (!e)
+    return;
+  vd_nn_ctx_free(e->ctx);
+  vd_nn_model_free(e->m);
+  free(e);
+}
+
+int vd_faceemb_dim(const struct vd_faceemb *e) { return e->dim; }
+
+void vd_faceemb_run(struct vd_faceemb *e, const uint8_t *rgb, int w, int h, int stride,
+                    const struct vd_face *b, float *out) {
+  /* faceres takes RGB in [0, 255]. */
+  crop_square(rgb, w, h, stride, 3, b, e->size, 1.0f, 0.0f, vd_nn_ctx_input(e->ctx, 0, NULL));
+  memset(out, 0, (size_t)e->dim * sizeof(float));
+  if (vd_nn_ctx_run(e->ctx) != 0)
+    return;
+  const float *y = vd_nn_ctx_output(e->ctx, (size_t)e->out, NULL);
+  double n2 = 0;
+  for (int i = 0; i < e->dim; i++)
+    n2 += (double)y[i] * y[i];
+  float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.0f;
+  for (int i = 0; i < e->dim; i++)
+    out[i] = y[i] * inv;
 }
 
 /* ---- tracker ------------------------------------------------------------------- */

@@ -5,7 +5,9 @@
  * media pipeline exactly as the analysis receives it; precision and recall
  * are printed and must be at least 0.95. The expression classifier runs on
  * each detected face; its probabilities must form a distribution, and how
- * often the clip's dominant expression wins is printed (consistency). Skips the video part when the test
+ * often the clip's dominant expression wins is printed (consistency). The
+ * identity embedding must stay close for one face across a clip and be far
+ * between different people. Skips the video part when the test
  * data or the models are absent.
  */
 #include <math.h>
@@ -95,6 +97,10 @@ static void test_params(void **state) {
 struct count {
   struct vd_facedet *det;
   struct vd_faceemo *emo;
+  struct vd_faceemb *emb;
+  float first[1024], mean[1024]; /* first face's embedding; sum of all */
+  int n_emb;
+  double min_self;               /* lowest similarity to the first face */
   struct vd_facetracker *trk;
   int frames, tp, fp, fn, tracks;
   int top[VD_EMOTIONS]; /* frames whose first face's top class is each */
@@ -123,6 +129,22 @@ static int on_frame(void *opaque, const struct vd_frame *f) {
     assert_float_equal(sum, 1.0, 1e-4);
     k->top[top]++;
   }
+  struct vd_frame rgb;
+  struct vd_video_want rw = {.max_side = 1280, .fmt = VD_PIX_RGB24};
+  if (n > 0 && vd_frame_view(f, &rw, &rgb) == 0) {
+    float e[1024];
+    int dim = vd_faceemb_dim(k->emb);
+    vd_faceemb_run(k->emb, rgb.data[0], rgb.width, rgb.height, rgb.linesize[0], &faces[0], e);
+    double dot = 0;
+    for (int i = 0; i < dim; i++) {
+      if (k->n_emb == 0)
+        k->first[i] = e[i];
+      dot += (double)k->first[i] * e[i];
+      k->mean[i] += e[i];
+    }
+    if (k->n_emb++ == 0 || dot < k->min_self)
+      k->min_self = dot;
+  }
   /* Ground truth: exactly one face per frame. */
   k->frames++;
   k->tp += n > 0;
@@ -133,8 +155,9 @@ static int on_frame(void *opaque, const struct vd_frame *f) {
 
 static int have_models(void) {
   int ok = 1;
-  for (int i = 0; i < 2; i++) {
-    char *p = vd_nn_model_path(i ? "emotion" : "blazeface");
+  const char *names[] = {"blazeface", "emotion", "faceres"};
+  for (int i = 0; i < 3; i++) {
+    char *p = vd_nn_model_path(names[i]);
     struct stat st;
     ok &= stat(p, &st) == 0;
     free(p);
@@ -142,13 +165,16 @@ static int have_models(void) {
   return ok;
 }
 
-static void one_face_clip(const char *name, double fps) {
+/* Runs the detector, the expression and the identity models over a clip
+ * with one face per frame; `mean` receives the clip's mean embedding. */
+static void one_face_clip(const char *name, double fps, float *mean) {
   char *path = vd_xasprintf("%s/faces/%s", getenv("VD_TESTDATA") ? getenv("VD_TESTDATA") : VD_TESTDATA,
                             name);
   struct stat st;
   if (stat(path, &st) != 0) {
     printf("  %s: absent, skipped\n", path);
     free(path);
+    mean[0] = NAN;
     return;
   }
   struct vd_media *m = NULL;
@@ -157,6 +183,8 @@ static void one_face_clip(const char *name, double fps) {
   struct vd_facedet_opts o = {.min_score = 0.5f, .nms_iou = 0.3f, .max_faces = 20, .threads = 2};
   assert_int_equal(vd_facedet_new(&k.det, &o, &err), 0);
   assert_int_equal(vd_faceemo_new(&k.emo, 1, &err), 0);
+  assert_int_equal(vd_faceemb_new(&k.emb, 2, &err), 0);
+  assert_true(vd_faceemb_dim(k.emb) <= 1024);
   k.trk = vd_facetracker_new(0.3f, 1.0);
   assert_int_equal(vd_media_open(&m, path, NULL, &err), 0);
   struct vd_video_want w = {.fps = fps, .max_side = vd_facedet_input_size(k.det),
@@ -178,6 +206,11 @@ static void one_face_clip(const char *name, double fps) {
          name, k.frames, fps, precision, recall, k.tracks, secs, vd_emotion_labels[dom], k.top[dom],
          classified);
   assert_int_equal(classified, k.tp);
+  printf("    identity: same face across the clip, lowest cosine to the first frame %.3f\n",
+         k.min_self);
+  assert_true(k.min_self > 0.75);
+  for (int i = 0; i < vd_faceemb_dim(k.emb); i++)
+    mean[i] = k.mean[i] / (float)k.n_emb;
   assert_true(k.frames > 0);
   assert_true(recall >= 0.95);
   assert_true(precision >= 0.95);
@@ -185,20 +218,48 @@ static void one_face_clip(const char *name, double fps) {
   vd_media_free(m);
   vd_facedet_free(k.det);
   vd_faceemo_free(k.emo);
+  vd_faceemb_free(k.emb);
   vd_facetracker_free(k.trk);
   free(path);
 }
 
+static double cosine(const float *a, const float *b, int n) {
+  double d = 0, na = 0, nb = 0;
+  for (int i = 0; i < n; i++) {
+    d += (double)a[i] * b[i];
+    na += (double)a[i] * a[i];
+    nb += (double)b[i] * b[i];
+  }
+  return d / sqrt(na * nb + 1e-30);
+}
+
 static void test_detect_real_faces(void **state) {
   if (!have_models()) {
-    printf("blazeface and emotion are not installed (scripts/models); skipping\n");
+    printf("blazeface, emotion and faceres are not all installed (scripts/models); skipping\n");
     skip();
   }
-  one_face_clip("grid_bbaf2n.mpg", 5);
-  one_face_clip("grid_lwbsza.mpg", 5);
-  one_face_clip("azavatar_delivering_sell_link.mp4", 5);
+  static float m1[1024], m2[1024], m3[1024], m4[1024];
+  /* Sanitized builds run the models ~20x slower: sample less. */
+  double fps = getenv("VD_SANITIZED") ? 1 : 5;
+  one_face_clip("grid_bbaf2n.mpg", fps, m1);
+  one_face_clip("grid_lwbsza.mpg", fps, m2);
+  one_face_clip("azavatar_delivering_sell_link.mp4", fps, m3);
+  m4[0] = NAN;
   if (!getenv("VD_SANITIZED")) /* 4K decoding is slow under sanitizers */
-    one_face_clip("azavatar_status0_speaking.mp4", 5);
+    one_face_clip("azavatar_status0_speaking.mp4", 5, m4);
+  /* Two different GRID speakers, and a GRID speaker against the azavatar
+   * woman: different people, so their embeddings must be far apart. */
+  const float *people[3] = {m1, m2, m3};
+  for (int a = 0; a < 3; a++)
+    for (int b = a + 1; b < 3; b++) {
+      if (isnan(people[a][0]) || isnan(people[b][0]))
+        continue;
+      double cs = cosine(people[a], people[b], 1024);
+      printf("  identity: different people %d and %d, cosine %.3f\n", a, b, cs);
+      assert_true(cs < 0.6);
+    }
+  if (!isnan(m3[0]) && !isnan(m4[0]))
+    printf("  identity: the two azavatar clips, cosine %.3f\n", cosine(m3, m4, 1024));
 }
 
 int main(void) {
