@@ -210,6 +210,37 @@ static double now_wall(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * Runs a read on a pooled connection: `sql` with `arg` bound to ?1 (when
+ * not NULL), calling `row` for each result row. Returns the row count or a
+ * negative code. Most reads in this file are this shape.
+ */
+typedef void (*row_fn)(sqlite3_stmt *st, void *u);
+
+static int query(struct sq *q, const char *sql, const char *arg, row_fn row, void *u,
+                 struct vd_err *err) {
+  sqlite3 *db;
+  sqlite3_stmt *st = NULL;
+  int ret = get_conn(q, &db, err), rc, n = 0;
+  if (ret < 0)
+    return ret;
+  if ((ret = prep(db, sql, &st, err)) < 0)
+    goto out;
+  if (arg)
+    bind_text(st, 1, arg);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    row(st, u);
+    n++;
+  }
+  ret = rc == SQLITE_DONE ? n : sqerr(db, rc, err, "query");
+  sqlite3_reset(st);
+out:
+  put_conn(q, db);
+  return ret;
+}
+
+static void row_int(sqlite3_stmt *st, void *u) { *(int64_t *)u = sqlite3_column_int64(st, 0); }
+
 /* ---- files ---------------------------------------------------------------- */
 
 #define FILE_COLS "seq, id, name, size, created, probe"
@@ -256,28 +287,13 @@ out:
   return ret;
 }
 
+static void row_file(sqlite3_stmt *st, void *u) { read_file_row(st, u); }
+
 static int sq_file_get(struct vd_store *s, const char *id, struct vd_file_rec *out,
                        struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db, "SELECT " FILE_COLS " FROM files WHERE id = ?", &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    read_file_row(st, out);
-  else if (rc == SQLITE_DONE)
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id);
-  else
-    ret = sqerr(db, rc, err, "file_get");
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+  int n = query((struct sq *)s, "SELECT " FILE_COLS " FROM files WHERE id = ?", id, row_file, out,
+                err);
+  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id) : 0;
 }
 
 static int sq_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd_file_rec **out,
@@ -352,9 +368,14 @@ static int artifact_blobs(sqlite3 *db, const char *sql, const char *arg, char (*
   return 0;
 }
 
-static int sq_file_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
-                          struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
+/*
+ * Deletes the row `id` with `del_sql`, first collecting the artifact blobs
+ * `blobs_sql` selects (plus `id` itself when it names a blob), and reports
+ * those that nothing references afterwards. One transaction.
+ */
+static int delete_reporting_orphans(struct sq *q, const char *id, const char *blobs_sql,
+                                    const char *del_sql, int id_is_blob, const char *what,
+                                    struct vd_idlist *orphans, struct vd_err *err) {
   sqlite3 *db;
   sqlite3_stmt *st = NULL;
   char(*cands)[65] = NULL;
@@ -363,24 +384,21 @@ static int sq_file_delete(struct vd_store *s, const char *id, struct vd_idlist *
   int ret = get_conn(q, &db, err);
   if (ret < 0)
     return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0)
-    goto out;
-  if ((ret = artifact_blobs(db,
-                            "SELECT a.blob FROM artifacts a JOIN jobs j ON a.job_id = j.id"
-                            " WHERE j.file_id = ?",
-                            id, &cands, &nc, err)) < 0)
-    goto out;
-  if ((ret = prep(db, "DELETE FROM files WHERE id = ?", &st, err)) < 0)
+  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0 ||
+      (ret = artifact_blobs(db, blobs_sql, id, &cands, &nc, err)) < 0 ||
+      (ret = prep(db, del_sql, &st, err)) < 0)
     goto out;
   bind_text(st, 1, id);
   if ((ret = run(db, st, err)) < 0)
     goto out;
   if (sqlite3_changes(db) == 0) {
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id);
+    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no %s %s", what, id);
     goto out;
   }
-  cands = vd_xrealloc(cands, (nc + 1) * sizeof(*cands));
-  snprintf(cands[nc++], 65, "%s", id);
+  if (id_is_blob) {
+    cands = vd_xrealloc(cands, (nc + 1) * sizeof(*cands));
+    snprintf(cands[nc++], 65, "%s", id);
+  }
   if ((ret = collect_orphans(db, cands, nc, orphans, err)) < 0)
     goto out;
   ret = exec(db, "COMMIT", err);
@@ -392,26 +410,22 @@ out:
   return ret;
 }
 
+static int sq_file_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
+                          struct vd_err *err) {
+  return delete_reporting_orphans((struct sq *)s, id,
+                                  "SELECT a.blob FROM artifacts a JOIN jobs j ON a.job_id = j.id"
+                                  " WHERE j.file_id = ?",
+                                  "DELETE FROM files WHERE id = ?", 1, "file", orphans, err);
+}
+
 static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
                                struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  *n = 0;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db,
+  int64_t v = 0;
+  int ret = query((struct sq *)s,
                   "SELECT COUNT(*) FROM jobs WHERE file_id = ? AND state IN ('queued','running')",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, file_id);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    *n = sqlite3_column_int(st, 0);
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+                  file_id, row_int, &v, err);
+  *n = (int)v;
+  return ret < 0 ? ret : 0;
 }
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -506,16 +520,12 @@ static int get_job_on(sqlite3 *db, const char *id, struct vd_job_rec *out, struc
   return ret;
 }
 
+static void row_job(sqlite3_stmt *st, void *u) { read_job_row(st, u, 1); }
+
 static int sq_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
                       struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  ret = get_job_on(db, id, out, err);
-  put_conn(q, db);
-  return ret;
+  int n = query((struct sq *)s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", id, row_job, out, err);
+  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id) : 0;
 }
 
 static int sq_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
@@ -744,110 +754,58 @@ out:
 
 static int sq_job_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
                          struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  char(*cands)[65] = NULL;
-  size_t nc = 0;
-  memset(orphans, 0, sizeof(*orphans));
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0)
-    goto out;
-  if ((ret = artifact_blobs(db, "SELECT blob FROM artifacts WHERE job_id = ?", id, &cands, &nc,
-                            err)) < 0)
-    goto out;
-  if ((ret = prep(db, "DELETE FROM jobs WHERE id = ?", &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, id);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
-  if (sqlite3_changes(db) == 0) {
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id);
-    goto out;
-  }
-  if ((ret = collect_orphans(db, cands, nc, orphans, err)) < 0)
-    goto out;
-  ret = exec(db, "COMMIT", err);
-out:
-  if (ret < 0)
-    vd_idlist_fini(orphans);
-  free(cands);
-  put_conn(q, db);
-  return ret;
+  return delete_reporting_orphans((struct sq *)s, id, "SELECT blob FROM artifacts WHERE job_id = ?",
+                                  "DELETE FROM jobs WHERE id = ?", 0, "analysis", orphans, err);
+}
+
+struct arts {
+  struct vd_artifact_rec *v;
+  size_t n;
+};
+
+static void row_artifact(sqlite3_stmt *st, void *u) {
+  struct arts *l = u;
+  l->v = vd_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+  struct vd_artifact_rec *a = &l->v[l->n++];
+  a->analysis = col_text(st, 0);
+  a->name = col_text(st, 1);
+  const unsigned char *b = sqlite3_column_text(st, 2);
+  snprintf(a->blob, sizeof(a->blob), "%s", b ? (const char *)b : "");
+  a->size = sqlite3_column_int64(st, 3);
 }
 
 static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                             size_t *n, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  *out = NULL;
-  *n = 0;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db,
+  struct arts l = {NULL, 0};
+  int ret = query((struct sq *)s,
                   "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = ?"
                   " ORDER BY analysis, name",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, id);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    *out = vd_xrealloc(*out, (*n + 1) * sizeof(**out));
-    struct vd_artifact_rec *a = &(*out)[(*n)++];
-    a->analysis = col_text(st, 0);
-    a->name = col_text(st, 1);
-    const unsigned char *b = sqlite3_column_text(st, 2);
-    snprintf(a->blob, sizeof(a->blob), "%s", b ? (const char *)b : "");
-    a->size = sqlite3_column_int64(st, 3);
-  }
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+                  id, row_artifact, &l, err);
+  *out = l.v;
+  *n = l.n;
+  return ret < 0 ? ret : 0;
+}
+
+static void row_count(sqlite3_stmt *st, void *u) {
+  int sv = vd_job_state_parse((const char *)sqlite3_column_text(st, 0));
+  if (sv >= 0)
+    ((int64_t *)u)[sv] = sqlite3_column_int64(st, 1);
 }
 
 static int sq_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
   memset(counts, 0, sizeof(int64_t) * VD_JOB_NSTATES);
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db, "SELECT state, COUNT(*) FROM jobs GROUP BY state", &st, err)) < 0)
-    goto out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    int sv = vd_job_state_parse((const char *)sqlite3_column_text(st, 0));
-    if (sv >= 0)
-      counts[sv] = sqlite3_column_int64(st, 1);
-  }
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+  int ret = query((struct sq *)s, "SELECT state, COUNT(*) FROM jobs GROUP BY state", NULL,
+                  row_count, counts, err);
+  return ret < 0 ? ret : 0;
 }
 
 static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db,
+  int64_t v = 0;
+  int ret = query((struct sq *)s,
                   "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
                   " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, blob);
-  ret = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+                  blob, row_int, &v, err);
+  return ret < 0 ? ret : (int)v;
 }
 
 /* ---- open / migrate ---------------------------------------------------------- */
