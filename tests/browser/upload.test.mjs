@@ -94,7 +94,7 @@ async function startServer(dataDir) {
   const portFile = path.join(tmp, 'port');
   // Port 0: the kernel picks a free port, and vidan writes it to --port-file.
   const args = ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', dataDir,
-    '--web', path.join(SRC, 'web'), '--workers', '2'];
+    '--web', path.join(SRC, 'web'), '--workers', '2', '--max-upload', '1M'];
   server = spawn(VIDAN, args, { stdio: ['ignore', out, out] });
   const until = Date.now() + 20_000;
   let base = null;
@@ -187,6 +187,27 @@ async function main() {
     'a text file is refused before sending, in words', refusal);
   check(uploads.length === 0, 'nothing was sent for the refused file');
   await page.screenshot({ path: path.join(OUT, 'refused-type.png') });
+
+  // size: empty, and over the limit the server documents (--max-upload 1M)
+  await page.setInputFiles('#file-input', { name: 'empty.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(0) });
+  await page.waitForFunction(() => /empty\.mp4/.test(document.getElementById('upload-status').textContent));
+  const empty = await page.locator('#upload-status .notice.error').textContent();
+  check(/is empty/.test(empty), 'an empty file is refused before sending', empty);
+  check(/up to 1 MB/.test(await page.locator('.drop .hint').textContent()), 'the page shows the server\'s upload limit');
+  await page.setInputFiles('#file-input', { name: 'big.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(1536 * 1024, 7) });
+  await page.waitForFunction(() => /big\.mp4/.test(document.getElementById('upload-status').textContent));
+  const big = await page.locator('#upload-status .notice.error').textContent();
+  check(/1\.5 MB.*up to 1 MB/.test(big) && uploads.length === 0, 'a file over the limit is refused before sending', big);
+
+  // the same check for a file dropped on the drop zone
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['just some words'], 'dropped.pdf', { type: 'application/pdf' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => /dropped\.pdf/.test(document.getElementById('upload-status').textContent));
+  const dropped = await page.locator('#upload-status .notice.error').textContent();
+  check(/not a video or audio file/.test(dropped) && uploads.length === 0, 'a dropped PDF is refused the same way', dropped);
 
   // 2. refused by the server (415)
   const r415 = page.waitForResponse((r) => r.url().endsWith('/api/v1/files') && r.request().method() === 'POST');
