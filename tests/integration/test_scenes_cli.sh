@@ -10,14 +10,7 @@
 # - bad parameters and a file without video fail with a message, no crash.
 set -uo pipefail
 
-: "${VIDAN:?VIDAN must point at the vidan binary}"
-command -v ffmpeg >/dev/null || { echo "SKIP: ffmpeg not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-grep -q '"name": "scenes"' <<<"$("$VIDAN" analyses 2>/dev/null)" ||
-  { echo "SKIP: the scenes analysis is not in the registry (src/analyze/registry.c)"; exit 77; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/scenes_common.sh"
 fails=0
 ff() { ffmpeg -nostdin -v error -y "$@" || { echo "FAIL: ffmpeg $*"; exit 1; }; }
 

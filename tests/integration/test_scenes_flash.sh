@@ -11,14 +11,7 @@
 # - the adaptive detector gets the same filter.
 set -uo pipefail
 
-: "${VIDAN:?VIDAN must point at the vidan binary}"
-command -v ffmpeg >/dev/null || { echo "SKIP: ffmpeg not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-grep -q '"name": "scenes"' <<<"$("$VIDAN" analyses 2>/dev/null)" ||
-  { echo "SKIP: the scenes analysis is not in the registry (src/analyze/registry.c)"; exit 77; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/scenes_common.sh"
 
 ffmpeg -nostdin -v error -f lavfi -i "testsrc2=s=640x360:r=25:d=4" \
   -f lavfi -i "smptebars=s=640x360:r=25:d=2" -filter_complex \
