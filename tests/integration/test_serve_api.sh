@@ -46,6 +46,17 @@ expect_status 200 "list analyses of the file" GET "/api/v1/analyses?file_id=${SH
 [[ $(json "$TMP/body" 'len(j["analyses"])') == 1 ]] || fail "filtered listing"
 expect_status 404 "unknown artifact" GET "/api/v1/analyses/$JOB/artifacts/nope.json"
 
+if has_analysis scenes; then
+  expect_status 404 "no thumbnail before an analysis made one" GET "/api/v1/files/$SHA/thumbnail"
+  expect_status 202 "start scenes" POST /api/v1/analyses -d "{\"file_id\":\"$SHA\",\"analyses\":[\"scenes\"]}"
+  SCJ=$(json "$TMP/body" 'j["id"]')
+  wait_job "$SCJ" succeeded 30
+  ART=$(json "$TMP/body" '[a["name"] for a in j["artifacts"] if a["name"].endswith(".jpg")][0]')
+  expect_status 200 "artifact download" GET "/api/v1/analyses/$SCJ/artifacts/$ART"
+  [[ $(head -c 3 "$TMP/body" | od -An -tx1 | tr -d ' ') == ffd8ff ]] || fail "artifact is not a JPEG"
+  expect_status 200 "thumbnail from the scene pictures" GET "/api/v1/files/$SHA/thumbnail"
+fi
+
 if has_analysis sleep; then
   expect_status 202 "start a long sleep" POST /api/v1/analyses \
     -d "{\"file_id\":\"$SHA\",\"analyses\":[\"sleep\"],\"params\":{\"sleep\":{\"time\":30}}}"

@@ -7,8 +7,10 @@ source "$(dirname "$0")/serve_lib.sh"
 make_video a.mp4 2
 mkdir -p "$TMP/samples"
 cp "$TMP/a.mp4" "$TMP/samples/clip1.mp4"
-make_video clip2.mp4 1
-mv "$TMP/clip2.mp4" "$TMP/samples/"
+# clip2: two shots (test pattern, then red) with one hard cut at 2 s.
+ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc=size=160x120:rate=10:duration=2" \
+  -f lavfi -i "color=c=red:size=160x120:rate=10:duration=2" -filter_complex "[0:v][1:v]concat=n=2:v=1[v]" \
+  -map "[v]" -c:v libx264 -pix_fmt yuv420p "$TMP/samples/clip2.mp4" || fail "ffmpeg clip2"
 echo "hello" >"$TMP/hello.txt"
 SHA=$(sha256sum "$TMP/a.mp4" | cut -c1-64)
 start_server --workers 2 --samples "$TMP/samples"
@@ -73,6 +75,28 @@ expect_status 404 "B: traversal in filename" POST /api/analyze -d '{"filename":"
 expect_status 400 "B: invalid JSON" POST /api/analyze -d '{"filename":'
 expect_status 400 "B: bad num_storylines" POST /api/analyze -d '{"filename":"clip1.mp4","num_storylines":"x"}'
 expect_status 404 "B: unknown task" GET /api/analysis/00000000-0000-4000-8000-000000000000
+if has_analysis scenes; then
+  expect_status 200 "B: analyze a clip with one cut" POST /api/analyze -d '{"filename":"clip2.mp4","num_storylines":2}'
+  TID=$(json "$TMP/body" 'j["task_id"]')
+  for _ in $(seq 1 200); do
+    req GET "/api/analysis/$TID" >/dev/null
+    [[ $(json "$TMP/body" 'j["status"]') == processing ]] || break
+    sleep 0.1
+  done
+  "$PY" - "$TMP/body" <<'PYEOF' || fail "B: scenes of clip2: $(head -c 600 "$TMP/body")"
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+assert r["total_scenes"] == 2, r["total_scenes"]
+st = r["storylines"]
+assert [len(s["scenes"]) for s in st] == [1, 1]
+a, b = st[0]["scenes"][0], st[1]["scenes"][0]
+assert (a["id"], a["start_frame"], a["end_frame"]) == ("scene_1", 0, 19), a
+assert (b["id"], b["start_frame"]) == ("scene_2", 20), b
+assert abs(a["end_time"] - 2.0) < 0.11 and abs(b["start_time"] - 2.0) < 0.11
+assert abs(st[0]["duration"] - 2.0) < 0.11 and st[1]["end_time"] == b["end_time"]
+PYEOF
+  pass "B: scenes grouped into consecutive storylines"
+fi
 for src in clip1.mp4 "${SHA:0:12}"; do
   expect_status 200 "B: analyze $src" POST /api/analyze -d "{\"filename\":\"$src\",\"num_storylines\":2}"
   [[ $(json "$TMP/body" 'j["status"]') == processing && -n $(json "$TMP/body" 'j["message"]') ]] || fail "B: start answer"
