@@ -5,7 +5,9 @@
 #   3. PySceneDetect:  python3 -m scenedetect -i V -b pyav detect-content list-scenes -n
 #      (only when its source and Debian's python3-opencv are present; see README.md)
 # V is a generated 60 s 1080p30 H.264 video (x264 preset fast) with 8 hard
-# cuts between different lavfi sources, cached in $BENCH_DIR.
+# cuts between different lavfi sources, cached in $BENCH_DIR. The same three
+# commands then run on two real clips of ../shared/testdata/scenes when it is
+# there (720p testvideo.mp4, 576p issue-195-aspect-ratio.mp4).
 # Targets: vidan / decode <= 1.3; PySceneDetect / vidan >= 10.
 #
 # Env: VIDAN, BENCH_DIR, RUNS (see common.sh); PSD_SRC (folder holding the
@@ -47,35 +49,54 @@ if [[ ! -s "$V" ]]; then
     mv "$V.tmp.mp4" "$V" || { echo "bench: generating $V failed" >&2; exit 1; }
 fi
 
-frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
-  -of csv=p=0 "$V")
-echo "file: $V ($frames frames, $(du -h "$V" | cut -f1)); $(nproc) cores; best of $RUNS"
-
-best dec "$RUNS" ffmpeg -v error -threads 0 -i "$V" -f null -
-best vid "$RUNS" "$VIDAN" scenes "$V"
-nscenes=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["scenes"]))' \
-  "$BENCH_DIR/last.out" 2>/dev/null || echo "?")
-
 row() { printf '%-34s %8s s %8s s %9s MB  %s\n' "$1" "$(field "$2" 1)" "$(field "$2" 2)" \
   "$(awk -v k="$(field "$2" 3)" 'BEGIN{printf "%.0f", k / 1024}')" "$3"; }
-printf '%-34s %10s %10s %12s\n' "command" "wall" "cpu" "peak RSS"
-row "ffmpeg decode (-f null)" "$dec" ""
-row "vidan scenes" "$vid" "$nscenes scenes"
-r=$(ratio "$(field "$vid" 1)" "$(field "$dec" 1)")
-verdict=$(awk -v r="$r" 'BEGIN{print (r <= 1.3 ? "meets" : "MISSES")}')
-echo "vidan scenes / decode = $r ($verdict the target <= 1.3)"
-
+have_psd=0
 if [[ -f "$PSD_SRC/scenedetect/__main__.py" ]] &&
   "$PSD_PYTHON" -c 'import cv2, numpy, click, platformdirs, tqdm' 2>/dev/null; then
+  have_psd=1
   [[ "$PSD_BACKEND" == pyav ]] && ! "$PSD_PYTHON" -c 'import av' 2>/dev/null && PSD_BACKEND=opencv
-  best psd "$PSD_RUNS" env PYTHONPATH="$PSD_SRC" "$PSD_PYTHON" -m scenedetect -i "$V" \
-    -b "$PSD_BACKEND" detect-content list-scenes -n
-  # Its scene table rows look like " |      1  |  ...".
-  psd_n=$(grep -cE '^ *\| +[0-9]+ +\|' "$BENCH_DIR/last.out")
-  row "PySceneDetect ($PSD_BACKEND, best of $PSD_RUNS)" "$psd" "$psd_n scenes"
-  s=$(ratio "$(field "$psd" 1)" "$(field "$vid" 1)")
-  verdict=$(awk -v r="$s" 'BEGIN{print (r >= 10 ? "meets" : "MISSES")}')
-  echo "PySceneDetect / vidan scenes = ${s}x faster ($verdict the target >= 10x)"
-else
-  echo "PySceneDetect: not available (see bench/README.md to run it from source)"
 fi
+
+# bench_file FILE TARGETS: the three commands side by side on FILE; with
+# TARGETS=1 the verdicts against the targets are printed.
+bench_file() {
+  local v=$1 targets=$2 frames size dec vid psd nscenes psd_n r s
+  frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+    -of csv=p=0 "$v")
+  size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$v")
+  echo "file: $v ($size, $frames frames, $(du -h "$v" | cut -f1)); $(nproc) cores; best of $RUNS"
+  best dec "$RUNS" ffmpeg -v error -threads 0 -i "$v" -f null -
+  best vid "$RUNS" "$VIDAN" scenes "$v"
+  nscenes=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["scenes"]))' \
+    "$BENCH_DIR/last.out" 2>/dev/null || echo "?")
+  printf '%-34s %10s %10s %12s\n' "command" "wall" "cpu" "peak RSS"
+  row "ffmpeg decode (-f null)" "$dec" ""
+  row "vidan scenes" "$vid" "$nscenes scenes"
+  r=$(ratio "$(field "$vid" 1)" "$(field "$dec" 1)")
+  if ((targets)); then
+    echo "vidan scenes / decode = $r ($(awk -v r="$r" 'BEGIN{print (r <= 1.3 ? "meets" : "MISSES")}') the target <= 1.3)"
+  else
+    echo "vidan scenes / decode = $r"
+  fi
+  if ((have_psd)); then
+    best psd "$PSD_RUNS" env PYTHONPATH="$PSD_SRC" "$PSD_PYTHON" -m scenedetect -i "$v" \
+      -b "$PSD_BACKEND" detect-content list-scenes -n
+    # Its scene table rows look like " |      1  |  ...".
+    psd_n=$(grep -cE '^ *\| +[0-9]+ +\|' "$BENCH_DIR/last.out")
+    row "PySceneDetect ($PSD_BACKEND, best of $PSD_RUNS)" "$psd" "$psd_n scenes"
+    s=$(ratio "$(field "$psd" 1)" "$(field "$vid" 1)")
+    echo "PySceneDetect / vidan scenes = ${s}x$( ((targets)) && awk -v r="$s" 'BEGIN{print (r >= 10 ? " (meets the target >= 10x)" : " (MISSES the target >= 10x)")}')"
+    echo "PySceneDetect / decode = $(ratio "$(field "$psd" 1)" "$(field "$dec" 1)") (the most any detector that decodes every frame can gain over PySceneDetect)"
+  else
+    echo "PySceneDetect: not available (see bench/README.md to run it from source)"
+  fi
+  echo
+}
+
+bench_file "$V" 1
+# Real footage, when the shared test data is there (not committed).
+data=${VD_TESTDATA:-$bench_root/../shared/testdata}
+for f in scenes/testvideo.mp4 scenes/issue-195-aspect-ratio.mp4; do
+  [[ -f "$data/$f" ]] && bench_file "$data/$f" 0
+done
