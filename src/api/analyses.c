@@ -196,8 +196,11 @@ static long events_next(void *opaque, char *buf, size_t max) {
     vd_job_rec_fini(&j);
     if (n > 0)
       return n;
-    if (!vd_jobs_wait(e->a->o.jobs, &e->gen, 1.0) && waited >= 15)
-      return snprintf(buf, max, ": keep-alive\n\n"); /* lets proxies and us see dead peers */
+    /* A comment every ~2 s of silence: a peer that left (or a server that
+     * is shutting down its sockets) is noticed on the write, so this thread
+     * never waits long on a dead stream. */
+    if (!vd_jobs_wait(e->a->o.jobs, &e->gen, 1.0) && waited >= 1)
+      return snprintf(buf, max, ": keep-alive\n\n");
   }
 }
 
