@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The faces analysis through the real CLI (issue 4, "faces"): on the GRID
+# clips (one frontal face in every frame) every sampled frame has exactly one
+# face, all in one track, with time ranges covering the clip, an expression
+# per box and a 1024-d unit embedding; two different speakers' embeddings
+# are far apart. Without the models the run must fail with a message that
+# says how to install them, and exit non-zero.
+# Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
+set -uo pipefail
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+: "${VIDAN:?VIDAN must name the vidan binary}"
+: "${VD_SRC:?VD_SRC must name the source tree}"
+data=${VD_TESTDATA:-$VD_SRC/../shared/testdata}/faces
+export VIDAN_MODELS=${VIDAN_MODELS:-$VD_SRC/models}
+
+"$VIDAN" analyze --help 2>&1 | grep 'Available:' | grep -qw faces ||
+  skip "this vidan has no faces analysis registered (src/analyze/registry.c)"
+command -v python3 >/dev/null || skip "python3 is not installed"
+[[ -f $data/grid_bbaf2n.mpg && -f $data/grid_lwbsza.mpg ]] || skip "test data absent: $data"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vidan-faces.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Missing models: a clear error, not a crash.
+mkdir -p "$tmp/empty"
+VIDAN_MODELS=$tmp/empty timeout 60 "$VIDAN" analyze "$data/grid_bbaf2n.mpg" --analyses faces \
+  >"$tmp/none.json" 2>"$tmp/none.err"
+rc=$?
+if ((rc == 0 || rc >= 128)); then
+  echo "FAIL: without models vidan exited $rc"; cat "$tmp/none.err"; exit 1
+fi
+grep -q 'blazeface' "$tmp/none.err" && grep -q 'scripts/models' "$tmp/none.err" ||
+  { echo "FAIL: the error does not name the model and the fix:"; cat "$tmp/none.err"; exit 1; }
+echo "ok: without models: $(head -n 1 "$tmp/none.err")"
+
+[[ -f $VIDAN_MODELS/blazeface.json && -f $VIDAN_MODELS/emotion.json && -f $VIDAN_MODELS/faceres.json ]] ||
+  skip "models not installed in $VIDAN_MODELS (scripts/models)"
+
+for clip in grid_bbaf2n grid_lwbsza; do
+  timeout 300 "$VIDAN" analyze "$data/$clip.mpg" --analyses faces >"$tmp/$clip.json" ||
+    { echo "FAIL: vidan analyze $clip exited $?"; exit 1; }
+done
+
+python3 - "$tmp/grid_bbaf2n.json" "$tmp/grid_lwbsza.json" <<'EOF' || exit 1
+import json, math, sys
+
+embs = []
+for path in sys.argv[1:]:
+    r = json.load(open(path))["results"]["faces"]
+    name = path.rsplit("/", 1)[-1]
+    n, hit = r["sampled_frames"], r["frames_with_faces"]
+    assert n >= 14, f"{name}: only {n} frames sampled at 5 fps from 3 s"
+    counts = [c for _, c in r["frames"]]
+    assert all(c == 1 for c in counts), f"{name}: faces per frame {counts}"
+    assert len(r["tracks"]) == 1, f"{name}: {len(r['tracks'])} tracks for one face"
+    t = r["tracks"][0]
+    assert t["frames"] == n and len(t["boxes"]) == n
+    assert len(t["ranges"]) == 1 and t["ranges"][0]["start"] < 0.3 and t["ranges"][0]["end"] > 2.7, t["ranges"]
+    for b in t["boxes"]:
+        assert 0.15 < b["x"] < 0.45 and 0.25 < b["y"] < 0.6 and 0.2 < b["w"] < 0.5, b
+        assert b["emotion"] in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+        assert abs(sum(b["emotions"]) - 1) < 0.01
+    e = t["embedding"]
+    assert len(e) == 1024 and abs(math.sqrt(sum(v * v for v in e)) - 1) < 0.01
+    embs.append(e)
+    print(f"ok: {name}: {n}/{n} frames with one face, one track {t['start']}-{t['end']} s, "
+          f"emotion {t['emotion']} (consistency {t['emotion_consistency']})")
+cos = sum(a * b for a, b in zip(*embs))
+assert cos < 0.6, f"two different speakers have embedding cosine {cos:.3f}"
+print(f"ok: the two speakers' embeddings: cosine {cos:.3f}")
+EOF
+echo "PASS"
