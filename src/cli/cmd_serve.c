@@ -216,8 +216,11 @@ int vd_cmd_serve(int argc, char **argv) {
   fprintf(stderr, "vidan serve: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
   code = VD_EXIT_OK;
 out:
-  if (code != VD_EXIT_OK)
+  if (code != VD_EXIT_OK) {
     fprintf(stderr, "vidan serve: %s\n", vd_err_msg(&err, ret));
+    if (ret == VD_ERR_INVALID)
+      code = VD_EXIT_USAGE;
+  }
   vd_http_stop(http);
   vd_jobs_stop(jobs);
   vd_webhooks_stop(hooks);
