@@ -14,6 +14,7 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_scenes,
     &vd_analysis_clips,
     &vd_analysis_faces,
+    &vd_analysis_emotions,
     &vd_analysis_sleep,
 };
 
