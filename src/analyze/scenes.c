@@ -161,6 +161,9 @@ static int scenes_init(struct vd_actx *c) {
   return vd_actx_want_video(
       c, &(struct vd_video_want){.max_side = SCENES_MAX_SIDE,
                                  .fmt = kind == VD_SCENES_THRESHOLD ? VD_PIX_BGR24 : VD_PIX_HSV24,
+                                 /* PySceneDetect's exact pixels: its thresholds
+                                  * sit right at the noise of dark frames */
+                                 .cv_resize = 1,
                                  .no_rotate = 1});
 }
 

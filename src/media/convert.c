@@ -82,6 +82,56 @@ static void rotate_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, int
   }
 }
 
+/*
+ * Shrinks a packed picture the way OpenCV's resize(INTER_LINEAR) does: each
+ * output pixel samples the 2x2 source neighbourhood around
+ * ((x + 0.5) * sw/dw - 0.5, ...), clamped at the edges, with 11-bit fixed
+ * point weights and one rounding at the end. No area averaging: that is
+ * what OpenCV does and what the scene thresholds assume.
+ */
+static void cv_linear_resize(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst, int dls,
+                             int dw, int dh, int bpp) {
+  double fx = (double)sw / dw, fy = (double)sh / dh;
+  for (int y = 0; y < dh; y++) {
+    double syf = (y + 0.5) * fy - 0.5;
+    int y0 = (int)floor(syf);
+    double b = syf - y0;
+    if (y0 < 0) {
+      y0 = 0;
+      b = 0;
+    }
+    if (y0 >= sh - 1) {
+      y0 = sh - 1;
+      b = 0;
+    }
+    int y1 = y0 + 1 < sh ? y0 + 1 : y0;
+    int wb = (int)lrint(b * 2048), wa = 2048 - wb;
+    const uint8_t *r0 = src + (size_t)y0 * sls, *r1 = src + (size_t)y1 * sls;
+    uint8_t *out = dst + (size_t)y * dls;
+    for (int x = 0; x < dw; x++) {
+      double sxf = (x + 0.5) * fx - 0.5;
+      int x0 = (int)floor(sxf);
+      double a = sxf - x0;
+      if (x0 < 0) {
+        x0 = 0;
+        a = 0;
+      }
+      if (x0 >= sw - 1) {
+        x0 = sw - 1;
+        a = 0;
+      }
+      int x1 = x0 + 1 < sw ? x0 + 1 : x0;
+      int w1 = (int)lrint(a * 2048), w0 = 2048 - w1;
+      for (int k = 0; k < bpp; k++) {
+        int p00 = r0[x0 * bpp + k], p01 = r0[x1 * bpp + k];
+        int p10 = r1[x0 * bpp + k], p11 = r1[x1 * bpp + k];
+        int64_t v = (int64_t)wa * (w0 * p00 + w1 * p01) + (int64_t)wb * (w0 * p10 + w1 * p11);
+        out[x * bpp + k] = (uint8_t)((v + (1 << 21)) >> 22);
+      }
+    }
+  }
+}
+
 static enum AVPixelFormat av_fmt(enum vd_pix f) {
   switch (f) {
   case VD_PIX_GRAY8:
@@ -148,6 +198,7 @@ static void view_geometry(struct vd_media *m, const AVFrame *src, const struct v
 static void view_release(struct view *v) {
   sws_freeContext(v->sws);
   v->sws = NULL;
+  av_freep(&v->full);
   av_freep(&v->a[0]);
   av_freep(&v->b[0]);
 }
@@ -170,7 +221,17 @@ static int view_prepare(struct view *v, const AVFrame *src) {
    * (which the scene thresholds were tuned on) and costs per output pixel,
    * not per source pixel, which keeps 1080p analysis near decode speed. */
   int flags = (pw * ph < src->width * src->height) ? SWS_FAST_BILINEAR : SWS_BICUBIC;
-  v->sws = sws_getContext(src->width, src->height, src->format, pw, ph, df, flags, NULL, NULL, NULL);
+  if (v->cv) {
+    /* Same-size conversion with the flags PyAV uses, then our resize. */
+    v->sws = sws_getContext(src->width, src->height, src->format, src->width, src->height, df,
+                            SWS_BILINEAR, NULL, NULL, NULL);
+    v->full_ls = FFALIGN(src->width * vd_pix_bpp(v->fmt), 32);
+    v->full = av_malloc((size_t)v->full_ls * src->height);
+    if (!v->full)
+      return VD_ERR_INTERNAL;
+  } else {
+    v->sws = sws_getContext(src->width, src->height, src->format, pw, ph, df, flags, NULL, NULL, NULL);
+  }
   if (!v->sws)
     return VD_ERR_UNSUPPORTED;
   if (av_image_alloc(v->a, v->als, pw, ph, df, 32) < 0)
@@ -187,7 +248,15 @@ static int view_prepare(struct view *v, const AVFrame *src) {
 static void view_convert(struct view *v, const AVFrame *src) {
   int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
   int ph = (v->rot == 90 || v->rot == 270) ? v->w : v->h;
-  sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, v->a, v->als);
+  if (v->cv) {
+    uint8_t *d[4] = {v->full};
+    int l[4] = {v->full_ls};
+    sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, d, l);
+    cv_linear_resize(v->full, v->full_ls, src->width, src->height, v->a[0], v->als[0], pw, ph,
+                     vd_pix_bpp(v->fmt));
+  } else {
+    sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, v->a, v->als);
+  }
   if (v->rot) {
     int bpp = vd_pix_bpp(v->fmt);
     if (bpp) {
@@ -204,15 +273,16 @@ static void view_convert(struct view *v, const AVFrame *src) {
 
 int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
                  struct vd_frame *out) {
-  if ((unsigned)w->fmt >= VD_PIX_COUNT)
+  if ((unsigned)w->fmt >= VD_PIX_COUNT || (w->cv_resize && !vd_pix_bpp(w->fmt)))
     return VD_ERR_INVALID;
+  int cv = !!w->cv_resize;
   int gw, gh, rot, ow, oh;
   view_geometry(m, src, w, &gw, &gh, &rot);
   vd_video_want_size(w, gw, gh, &ow, &oh);
   struct view *v = NULL;
   for (int i = 0; i < m->nviews; i++) {
     struct view *c = &m->views[i];
-    if (c->w == ow && c->h == oh && c->fmt == w->fmt && c->rot == rot) {
+    if (c->w == ow && c->h == oh && c->fmt == w->fmt && c->rot == rot && c->cv == cv) {
       v = c;
       break;
     }
@@ -226,6 +296,7 @@ int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct 
     v->h = oh;
     v->fmt = w->fmt;
     v->rot = rot;
+    v->cv = cv;
     v->serial = -1;
   }
   int ret = view_prepare(v, src);

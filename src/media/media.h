@@ -124,6 +124,11 @@ struct vd_video_want {
   enum vd_pix fmt;
   int no_rotate;      /* 1 = coded geometry: no rotation and no sample-aspect
                          correction (cheaper, for analyses that don't care) */
+  int cv_resize;      /* packed formats only: convert at the source size, then
+                         shrink like OpenCV's resize(INTER_LINEAR) (bilinear
+                         sampling, 11-bit fixed point). Costs a full-size
+                         colour conversion per frame; gives PySceneDetect's
+                         exact pixels, which its thresholds were tuned on */
 };
 
 struct vd_frame {

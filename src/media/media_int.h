@@ -43,7 +43,10 @@ struct view {
   int w, h;          /* output size (after rotation) */
   enum vd_pix fmt;
   int rot;           /* 0, 90, 180, 270 clockwise */
+  int cv;            /* OpenCV-style resize after a full-size conversion */
   struct SwsContext *sws;
+  uint8_t *full;     /* cv: full-size converted picture */
+  int full_ls;
   int src_w, src_h, src_fmt; /* what sws was built for */
   uint8_t *a[4];     /* sws output (pre-rotation geometry) */
   int als[4];
