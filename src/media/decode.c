@@ -23,7 +23,7 @@ int vd_media_want_video(struct vd_media *m, const struct vd_video_want *w, vd_vi
                         void *opaque) {
   if (m->vst < 0)
     return VD_ERR_NO_STREAM;
-  if (!fn || (unsigned)w->fmt >= VD_PIX_COUNT || w->fps < 0 || w->width < 0 || w->height < 0 ||
+  if (!fn || (unsigned)w->fmt >= VD_PIX_COUNT || (w->cv_resize && !vd_pix_bpp(w->fmt)) || w->fps < 0 || w->width < 0 || w->height < 0 ||
       w->width > 16384 || w->height > 16384 || w->max_side < 0 || m->nv >= VD_MAX_VSUBS)
     return VD_ERR_INVALID;
   struct vsub *s = &m->vsubs[m->nv++];

@@ -145,6 +145,37 @@ static void test_hsv_matches_opencv(void **state) {
   }
 }
 
+static void test_cv_resize_samples_like_opencv(void **state) {
+  (void)state;
+  /* A 4x2 grey frame whose rows are 0,100,200,250. OpenCV INTER_LINEAR to
+   * 2x1 samples x = 0.5 and 2.5: (0+100)/2 = 50 and (200+250)/2 = 225. */
+  const char *raw = vd_test_path("g.raw"), *p = vd_test_path("g.nut");
+  FILE *f = fopen(raw, "wb");
+  static const uint8_t px[8] = {0, 100, 200, 250, 0, 100, 200, 250};
+  fwrite(px, 1, sizeof(px), f);
+  fclose(f);
+  assert_int_equal(vd_test_ffmpeg("-f rawvideo -pix_fmt gray -s 4x2 -r 1 -i %s -c:v rawvideo "
+                                  "-pix_fmt gray %s",
+                                  raw, p),
+                   0);
+  struct vd_media *m;
+  open_ok(&m, p);
+  struct collect c = {0};
+  struct vd_video_want w = {.width = 2, .height = 1, .fmt = VD_PIX_GRAY8, .cv_resize = 1};
+  assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
+  assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+  assert_int_equal(c.n, 1);
+  assert_int_equal(c.data0[0][0], 50);
+  assert_int_equal(c.data0[0][1], 225);
+  vd_media_free(m);
+  /* Planar formats have no OpenCV counterpart: refused. */
+  open_ok(&m, p);
+  struct vd_video_want bad = {.fmt = VD_PIX_YUV420P, .cv_resize = 1};
+  struct collect d = {0};
+  assert_int_equal(vd_media_want_video(m, &bad, collect_cb, &d), VD_ERR_INVALID);
+  vd_media_free(m);
+}
+
 static void test_rotation(void **state) {
   (void)state;
   const char *src = vd_test_path("unrot.mp4"), *p = vd_test_path("rot.mp4");
@@ -310,6 +341,7 @@ int main(void) {
       cmocka_unit_test(test_every_frame_in_order),
       cmocka_unit_test(test_rate_sampling_and_shared_views),
       cmocka_unit_test(test_hsv_matches_opencv),
+      cmocka_unit_test(test_cv_resize_samples_like_opencv),
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_audio_resample),
       cmocka_unit_test(test_late_video_start),
