@@ -53,6 +53,9 @@ struct vd_analysis_def {
   const struct vd_param_def *params; /* terminated by an entry with name == NULL */
   const char *const *deps;           /* NULL-terminated; NULL = none */
   size_t priv_size;                  /* zeroed private state, see vd_actx_priv */
+  int no_media;                      /* 1 = reads nothing from the input: a run made
+                                        only of such analyses does not open it
+                                        (vd_actx_media_info() is then NULL) */
   /* Validate, read params, subscribe. Media info is available. */
   int (*init)(struct vd_actx *c);
   /* Frames / audio as subscribed in init. */
@@ -86,6 +89,7 @@ json_t *vd_params_describe(const struct vd_analysis_def *def);
 /* ---- context seen by an analysis --------------------------------------------- */
 
 void *vd_actx_priv(struct vd_actx *c);
+/* NULL when the run did not open the input (only no_media analyses). */
 const struct vd_media_info *vd_actx_media_info(struct vd_actx *c);
 const char *vd_actx_input_path(struct vd_actx *c);
 /* Resolved params: every declared param is present. */

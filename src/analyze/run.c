@@ -191,7 +191,7 @@ int vd_actx_canceled(struct vd_actx *c) { return atomic_load(&c->run->cancel); }
 
 void *vd_actx_priv(struct vd_actx *c) { return c->priv; }
 const struct vd_media_info *vd_actx_media_info(struct vd_actx *c) {
-  return vd_media_info(c->run->media);
+  return c->run->media ? vd_media_info(c->run->media) : NULL;
 }
 const char *vd_actx_input_path(struct vd_actx *c) { return c->run->input; }
 struct vd_err *vd_actx_err(struct vd_actx *c) { return c->run->err; }
@@ -300,8 +300,11 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
     ret = vd_err_set(err, ret, "cannot create output folder %s: %s", r->outdir, vd_strerror(ret));
     goto out;
   }
+  int need_media = 0;
+  for (size_t i = 0; i < r->n; i++)
+    need_media |= !r->ctx[i].def->no_media;
   emit(r, 0, "opening");
-  if ((ret = vd_media_open(&r->media, r->input, &r->lim, err)) < 0)
+  if (need_media && (ret = vd_media_open(&r->media, r->input, &r->lim, err)) < 0)
     goto out;
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
@@ -335,13 +338,13 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
     ret = vd_err_set(err, VD_ERR_NO_STREAM, "%s", first_skip);
     goto out;
   }
-  if ((ret = vd_media_run(r->media, pass_progress, r, err)) < 0)
+  if (r->media && (ret = vd_media_run(r->media, pass_progress, r, err)) < 0)
     goto out;
   if (atomic_load(&r->cancel)) {
     ret = vd_err_set(err, VD_ERR_CANCELED, "canceled");
     goto out;
   }
-  for (int i = 0; i < vd_media_warning_count(r->media); i++)
+  for (int i = 0; r->media && i < vd_media_warning_count(r->media); i++)
     json_array_append_new(r->warnings, json_string(vd_media_warning(r->media, i)));
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
@@ -371,8 +374,8 @@ int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
   }
   *result = json_pack("{s:s, s:o, s:o, s:O, s:o, s:b, s:I}", "input", r->input, "results", results,
                       "artifacts", arts, "warnings", r->warnings, "timings", timings, "incomplete",
-                      vd_media_incomplete(r->media), "decoded_frames",
-                      (json_int_t)vd_media_decoded_frames(r->media));
+                      r->media && vd_media_incomplete(r->media), "decoded_frames",
+                      (json_int_t)(r->media ? vd_media_decoded_frames(r->media) : 0));
   emit(r, 1.0, "done");
 out:
   r->err = NULL;

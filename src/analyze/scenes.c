@@ -25,8 +25,10 @@
 #include <libavcodec/avcodec.h>
 #include <libavutil/imgutils.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze/analyze.h"
 #include "analyze/scenes_detect.h"
@@ -309,6 +311,38 @@ static int scenes_video(struct vd_actx *c, const struct vd_frame *f) {
   return 0;
 }
 
+/* scenes.csv and scenes.edl beside the thumbnails, so the API and the page
+ * can offer them as downloads without re-rendering stored results. */
+static int write_lists(struct vd_actx *c, json_t *result) {
+  static const char *const names[] = {"scenes.csv", "scenes.edl"};
+  for (int k = 0; k < 2; k++) {
+    char *path = vd_actx_artifact_path(c, names[k]);
+    if (!path)
+      return 0; /* no output folder: nothing to write */
+    char *tmp = vd_xasprintf("%s.part", path);
+    FILE *f = fopen(tmp, "w");
+    int ret = f ? 0 : VD_ERR_INTERNAL;
+    if (f) {
+      const char *base = strrchr(vd_actx_input_path(c), '/');
+      base = base ? base + 1 : vd_actx_input_path(c);
+      ret = k == 0 ? vd_scenes_write_csv(result, f) : vd_scenes_write_edl(result, base, f);
+      if (fclose(f) != 0 && ret == 0)
+        ret = VD_ERR_INTERNAL;
+    }
+    if (ret == 0 && rename(tmp, path) != 0)
+      ret = VD_ERR_INTERNAL;
+    if (ret < 0) {
+      unlink(tmp);
+      vd_err_set(vd_actx_err(c), ret, "cannot write %s", path);
+    }
+    free(tmp);
+    free(path);
+    if (ret < 0)
+      return ret;
+  }
+  return 0;
+}
+
 static int scenes_finish(struct vd_actx *c, json_t **result) {
   struct scenes *s = vd_actx_priv(c);
   vd_scenes_det_finish(s->det);
@@ -338,7 +372,7 @@ static int scenes_finish(struct vd_actx *c, json_t **result) {
       .thumbs = s->thumbs_on && s->nthumbs == ncuts + 1 ? s->thumbs : NULL,
   };
   *result = vd_scenes_result_json(&sum);
-  return 0;
+  return write_lists(c, *result);
 }
 
 static void scenes_uninit(struct vd_actx *c) {

@@ -32,5 +32,6 @@ const struct vd_analysis_def vd_analysis_sleep = {
     .name = "sleep",
     .summary = "Wait `time` seconds (for testing queues); honours cancellation",
     .params = params,
+    .no_media = 1, /* compat A sleeps on any upload, text files included */
     .finish = finish,
 };

@@ -260,6 +260,7 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
                   struct vd_err *err) {
   struct vd_media *m = vd_xcalloc(1, sizeof(*m));
   AVDictionary *opts = NULL, **sopts = NULL;
+  unsigned nsopts = 0; /* the dicts to free; m is NULL on success by then */
   char averr[AV_ERROR_MAX_STRING_SIZE], ffmsg[256];
   int ret = 0;
   *out = NULL;
@@ -305,7 +306,8 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
 
   /* Decoders opened while probing get the same pixel cap, as FFmpeg's own
    * fuzzers do, so a lying bitstream cannot make them allocate more. */
-  sopts = vd_xcalloc(m->fmt->nb_streams ? m->fmt->nb_streams : 1, sizeof(*sopts));
+  nsopts = m->fmt->nb_streams;
+  sopts = vd_xcalloc(nsopts ? nsopts : 1, sizeof(*sopts));
   char mp[32];
   snprintf(mp, sizeof(mp), "%lld", (long long)(m->lim.max_pixels > 0 ? m->lim.max_pixels : INT32_MAX));
   unsigned nst = m->fmt->nb_streams;
@@ -362,7 +364,7 @@ int vd_media_open(struct vd_media **out, const char *path, const struct vd_media
 out:
   vd__media_log_capture(NULL);
   if (sopts) {
-    for (unsigned i = 0; i < (m && m->fmt ? m->fmt->nb_streams : 0); i++)
+    for (unsigned i = 0; i < nsopts; i++)
       av_dict_free(&sopts[i]);
     free(sopts);
   }
