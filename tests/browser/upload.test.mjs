@@ -34,6 +34,7 @@ const DEADLINE_MS = 240_000;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vidan-browser-'));
 const OUT = process.env.VD_BROWSER_OUT || path.join(tmp, 'shots');
 fs.mkdirSync(OUT, { recursive: true });
+fs.rmSync(path.join(OUT, 'failure.png'), { force: true }); // from an earlier failed run
 
 let server = null;
 let context = null;
