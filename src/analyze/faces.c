@@ -17,6 +17,12 @@
  *   missing for more than one and a half sampling intervals; a range ends one
  *   interval after its last sighting, since the face was there until the next
  *   sample showed otherwise.
+- IoU alone would carry a track across a cut to whoever stands in the same
+  place next. When a face's 16x16 grey look changes by more than
+  check_diff (measured on GRID: 1-8 within a talking face, ~31 at a cut to
+  another speaker) or its track resumes after a gap, one embedding checks
+  the identity, and a different person (similarity < split_similarity)
+  starts a new track. That costs one faceres run per suspicious sample.
  * - Memory grows with the number of detections (one small JSON object each),
  *   about 100 bytes per face per sample: an hour at 5 fps with two faces is
  *   a few MB.
@@ -30,6 +36,7 @@
 #include "core/util.h"
 
 #define FACES_MAX 100
+#define PATCH 16 /* side of the grey thumbnail compared between samples */
 
 struct ftrack {
   json_t *boxes;     /* [{"time", "x", "y", "w", "h", "score", "emotion"?, "emotions"?}] */
@@ -41,6 +48,8 @@ struct ftrack {
   float *emb;        /* summed unit embeddings, NULL until the first */
   int emb_n;
   double emb_last;   /* time of the last embedding */
+  uint8_t patch[PATCH * PATCH]; /* grey look of the last box, for identity checks */
+  int has_patch;
 };
 
 struct faces {
@@ -51,6 +60,9 @@ struct faces {
   struct vd_faceemb *embm; /* NULL when embeddings are off */
   double emb_every;        /* seconds between a track's embeddings */
   float *emb_tmp;
+  double check_diff;       /* patch change that triggers an identity check */
+  double split_sim;        /* similarity under which a checked track splits */
+  int64_t checks, splits;
   struct vd_facetracker *trk;
   double fps;
   int64_t sampled, with_faces, detections;
@@ -78,6 +90,11 @@ static const struct vd_param_def faces_params[] = {
      "tracks into people"},
     {"embed_interval", VD_PARAM_NUM, "2", 0, 3600, NULL,
      "seconds between a track's embedding samples (averaged); 0 = every detection"},
+    {"check_diff", VD_PARAM_NUM, "12", 0, 255, NULL,
+     "mean grey change (0..255) of a track's face between samples that makes faces check the "
+     "identity with an embedding (a cut between two people framed alike keeps the box)"},
+    {"split_similarity", VD_PARAM_NUM, "0.6", -1, 1, NULL,
+     "embedding similarity to the track under which a checked face starts a new track"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -105,6 +122,8 @@ static int faces_init(struct vd_actx *c) {
       return vd_err_set(err, rc, "faces: %s (scripts/models installs the models)",
                         vd_err_msg(&derr, rc));
     s->emb_every = vd_actx_num(c, "embed_interval");
+    s->check_diff = vd_actx_num(c, "check_diff");
+    s->split_sim = vd_actx_num(c, "split_similarity");
     s->emb_tmp = vd_xmalloc((size_t)vd_faceemb_dim(s->embm) * sizeof(float));
   }
   s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
@@ -134,26 +153,106 @@ static void add_emotion(struct faces *s, struct ftrack *t, const struct vd_frame
   json_object_set_new(box, "emotions", arr);
 }
 
+static void add_embedding_vec(struct faces *s, struct ftrack *t, double time);
+static int rgb_view(const struct vd_frame *f, struct vd_frame *rgb, int *have_rgb);
+
 /* Adds an embedding sample to track `t` when one is due. `rgb` is fetched
  * once per frame, on first need. */
 static void add_embedding(struct faces *s, struct ftrack *t, const struct vd_frame *f,
                           struct vd_frame *rgb, int *have_rgb, const struct vd_face *b) {
   if (t->emb_n > 0 && f->time - t->emb_last < s->emb_every)
     return;
-  if (!*have_rgb) {
-    struct vd_video_want w = {.max_side = 1280, .fmt = VD_PIX_RGB24};
-    *have_rgb = vd_frame_view(f, &w, rgb) == 0 ? 1 : -1;
-  }
-  if (*have_rgb < 0)
+  if (rgb_view(f, rgb, have_rgb) < 0)
     return;
-  int dim = vd_faceemb_dim(s->embm);
   vd_faceemb_run(s->embm, rgb->data[0], rgb->width, rgb->height, rgb->linesize[0], b, s->emb_tmp);
+  add_embedding_vec(s, t, f->time);
+}
+
+/* Adds s->emb_tmp, computed at `time`, to track `t`'s embedding sum. */
+static void add_embedding_vec(struct faces *s, struct ftrack *t, double time) {
+  int dim = vd_faceemb_dim(s->embm);
   if (!t->emb)
     t->emb = vd_xcalloc((size_t)dim, sizeof(float));
   for (int k = 0; k < dim; k++)
     t->emb[k] += s->emb_tmp[k];
   t->emb_n++;
-  t->emb_last = f->time;
+  t->emb_last = time;
+}
+
+/* The RGB view embeddings are computed on, fetched once per frame on first need. */
+static int rgb_view(const struct vd_frame *f, struct vd_frame *rgb, int *have_rgb) {
+  if (!*have_rgb) {
+    struct vd_video_want w = {.max_side = 1280, .fmt = VD_PIX_RGB24};
+    *have_rgb = vd_frame_view(f, &w, rgb) == 0 ? 1 : -1;
+  }
+  return *have_rgb > 0 ? 0 : -1;
+}
+
+/* A PATCH x PATCH grey thumbnail of box `b` in the RGB frame: cell means. */
+static void face_patch(const struct vd_frame *f, const struct vd_face *b, uint8_t *out) {
+  int x0 = (int)(b->x0 * (float)f->width), y0 = (int)(b->y0 * (float)f->height);
+  int x1 = (int)ceilf(b->x1 * (float)f->width), y1 = (int)ceilf(b->y1 * (float)f->height);
+  x0 = x0 < 0 ? 0 : x0 >= f->width ? f->width - 1 : x0;
+  y0 = y0 < 0 ? 0 : y0 >= f->height ? f->height - 1 : y0;
+  x1 = x1 > f->width ? f->width : x1 <= x0 ? x0 + 1 : x1;
+  y1 = y1 > f->height ? f->height : y1 <= y0 ? y0 + 1 : y1;
+  for (int cy = 0; cy < PATCH; cy++)
+    for (int cx = 0; cx < PATCH; cx++) {
+      int ya = y0 + (y1 - y0) * cy / PATCH, yb = y0 + (y1 - y0) * (cy + 1) / PATCH;
+      int xa = x0 + (x1 - x0) * cx / PATCH, xb = x0 + (x1 - x0) * (cx + 1) / PATCH;
+      yb = yb > ya ? yb : ya + 1;
+      xb = xb > xa ? xb : xa + 1;
+      unsigned sum = 0, n = 0;
+      for (int y = ya; y < yb; y++)
+        for (int x = xa; x < xb; x++) {
+          const uint8_t *p = f->data[0] + (size_t)y * (size_t)f->linesize[0] + 3 * (size_t)x;
+          sum += (unsigned)(p[0] + 2 * p[1] + p[2]);
+          n += 4;
+        }
+      out[cy * PATCH + cx] = (uint8_t)(sum / n);
+    }
+}
+
+static double patch_diff(const uint8_t *a, const uint8_t *b) {
+  int64_t d = 0;
+  for (int i = 0; i < PATCH * PATCH; i++)
+    d += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+  return (double)d / (PATCH * PATCH);
+}
+
+/*
+ * IoU alone links a face to whoever stands in the same place next: a cut
+ * between two people framed alike (interviews, news) would give one track.
+ * So when the face looks clearly different from the track's last sample,
+ * or the track resumes after a gap, its identity is checked with an
+ * embedding (one faceres run, only then), and a different person starts a
+ * new track. Leaves the fresh embedding in s->emb_tmp and returns 1 when it
+ * computed one; returns the (possibly new) id in *id.
+ */
+static int check_identity(struct faces *s, const struct vd_frame *f, struct vd_frame *rgb,
+                          int *have_rgb, const struct vd_face *b, const uint8_t *patch, int *id) {
+  if (!s->embm || (size_t)*id >= s->nt)
+    return 0;
+  struct ftrack *t = &s->t[*id];
+  if (!t->has_patch || !t->emb)
+    return 0;
+  if (patch_diff(patch, t->patch) <= s->check_diff && f->time - t->last <= 1.5 / s->fps)
+    return 0;
+  if (rgb_view(f, rgb, have_rgb) < 0)
+    return 0;
+  vd_faceemb_run(s->embm, rgb->data[0], rgb->width, rgb->height, rgb->linesize[0], b, s->emb_tmp);
+  int dim = vd_faceemb_dim(s->embm);
+  double dot = 0, n2 = 0;
+  for (int k = 0; k < dim; k++) {
+    dot += (double)t->emb[k] * s->emb_tmp[k];
+    n2 += (double)t->emb[k] * t->emb[k];
+  }
+  s->checks++;
+  if (n2 > 0 && dot / sqrt(n2) < s->split_sim) {
+    *id = vd_facetracker_split(s->trk, *id);
+    s->splits++;
+  }
+  return 1;
 }
 
 static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
@@ -174,6 +273,9 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
   s->detections += n;
   json_array_append_new(s->frames, json_pack("[f,i]", round4(f->time), n));
   for (int i = 0; i < n; i++) {
+    uint8_t patch[PATCH * PATCH];
+    face_patch(f, &faces[i], patch);
+    int checked = check_identity(s, f, &rgb, &have_rgb, &faces[i], patch, &ids[i]);
     size_t id = (size_t)ids[i];
     while (id >= s->nt) {
       if (s->nt == s->capt) {
@@ -189,8 +291,12 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
                             round4(b->y1 - b->y0), "score", round4(b->score));
     if (have_gray)
       add_emotion(s, t, &gray, b, box);
-    if (s->embm)
+    if (checked)
+      add_embedding_vec(s, t, f->time);
+    else if (s->embm)
       add_embedding(s, t, f, &rgb, &have_rgb, b);
+    memcpy(t->patch, patch, sizeof(patch));
+    t->has_patch = 1;
     json_array_append_new(t->boxes, box);
     t->last = f->time;
     t->score_sum += b->score;
@@ -261,6 +367,10 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
                       (json_int_t)s->sampled, "frames_with_faces", (json_int_t)s->with_faces,
                       "detections", (json_int_t)s->detections, "tracks", tracks, "frames",
                       s->frames);
+  if (*result && s->embm) {
+    json_object_set_new(*result, "identity_checks", json_integer(s->checks));
+    json_object_set_new(*result, "identity_splits", json_integer(s->splits));
+  }
   if (*result && s->emo) {
     /* Share of each expression over every detection of the video. */
     json_t *share = json_object();

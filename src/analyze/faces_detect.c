@@ -459,3 +459,10 @@ void vd_facetracker_update(struct vd_facetracker *t, double time, const struct v
   free(tused);
   free(p);
 }
+
+int vd_facetracker_split(struct vd_facetracker *t, int id) {
+  for (int i = 0; i < t->n; i++)
+    if (t->t[i].id == id)
+      return t->t[i].id = t->next_id++;
+  return -1;
+}

@@ -124,4 +124,11 @@ void vd_facetracker_free(struct vd_facetracker *t);
 void vd_facetracker_update(struct vd_facetracker *t, double time, const struct vd_face *f, int n,
                            int *ids);
 
+/*
+ * Ends live track `id` and continues its last box under a new id, which it
+ * returns (-1 if `id` is not live): for when the face in the box turned out
+ * to be someone else (a cut between two people framed alike).
+ */
+int vd_facetracker_split(struct vd_facetracker *t, int id);
+
 #endif

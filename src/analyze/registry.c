@@ -15,6 +15,7 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_clips,
     &vd_analysis_faces,
     &vd_analysis_emotions,
+    &vd_analysis_people,
     &vd_analysis_sleep,
 };
 

@@ -8,19 +8,7 @@
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
 
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-: "${VIDAN:?VIDAN must name the vidan binary}"
-: "${VD_SRC:?VD_SRC must name the source tree}"
-data=${VD_TESTDATA:-$VD_SRC/../shared/testdata}/faces
-export VIDAN_MODELS=${VIDAN_MODELS:-$VD_SRC/models}
-
-"$VIDAN" analyze --help 2>&1 | grep 'Available:' | grep -qw faces ||
-  skip "this vidan has no faces analysis registered (src/analyze/registry.c)"
-command -v python3 >/dev/null || skip "python3 is not installed"
-[[ -f $data/grid_bbaf2n.mpg && -f $data/grid_lwbsza.mpg ]] || skip "test data absent: $data"
+. "$(dirname "$0")/faces_common.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vidan-faces.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,8 +24,7 @@ grep -q 'blazeface' "$tmp/none.err" && grep -q 'scripts/models' "$tmp/none.err" 
   { echo "FAIL: the error does not name the model and the fix:"; cat "$tmp/none.err"; exit 1; }
 echo "ok: without models: $(head -n 1 "$tmp/none.err")"
 
-[[ -f $VIDAN_MODELS/blazeface.json && -f $VIDAN_MODELS/emotion.json && -f $VIDAN_MODELS/faceres.json ]] ||
-  skip "models not installed in $VIDAN_MODELS (scripts/models)"
+need_models
 
 for clip in grid_bbaf2n grid_lwbsza; do
   timeout 300 "$VIDAN" analyze "$data/$clip.mpg" --analyses faces >"$tmp/$clip.json" ||

@@ -78,6 +78,12 @@ static void test_tracker(void **state) {
   struct vd_face g = box(0.0f, 0.7f, 0.1f, 0.8f, 0.9f);
   vd_facetracker_update(t, 3.0, &g, 1, ids);
   assert_int_equal(ids[0], 3);
+  /* Split (someone else in the same box): a new id that the next frame's
+   * overlapping box continues; the old id is gone; unknown ids are refused. */
+  assert_int_equal(vd_facetracker_split(t, 3), 4);
+  assert_int_equal(vd_facetracker_split(t, 3), -1);
+  vd_facetracker_update(t, 3.2, &g, 1, ids);
+  assert_int_equal(ids[0], 4);
   vd_facetracker_free(t);
 }
 

@@ -109,10 +109,123 @@ static void test_emotions_missing(void **state) {
   json_decref(f);
 }
 
+/* Unit vector pointing mostly along axis `a`, nudged along axis `b`. */
+static void vec(float *v, int dim, int a, int b, float nudge) {
+  memset(v, 0, (size_t)dim * sizeof(float));
+  v[a] = 1;
+  v[b] += nudge;
+  float n = sqrtf(1 + nudge * nudge);
+  v[a] /= n;
+  v[b] /= n;
+}
+
+static void test_cluster(void **state) {
+  (void)state;
+  enum { DIM = 8 };
+  float v[5 * DIM];
+  int label[5];
+  /* Two groups: 0,2,4 near axis 0 (cos ~0.9+), 1,3 near axis 1; across ~0. */
+  vec(v + 0 * DIM, DIM, 0, 2, 0.3f);
+  vec(v + 1 * DIM, DIM, 1, 3, 0.2f);
+  vec(v + 2 * DIM, DIM, 0, 4, 0.4f);
+  vec(v + 3 * DIM, DIM, 1, 5, 0.3f);
+  vec(v + 4 * DIM, DIM, 0, 6, 0.2f);
+  assert_int_equal(vd_cluster_avg(v, 5, DIM, 0.7, label), 2);
+  assert_int_equal(label[0], 0);
+  assert_int_equal(label[1], 1);
+  assert_int_equal(label[2], 0);
+  assert_int_equal(label[3], 1);
+  assert_int_equal(label[4], 0);
+  /* A threshold above every similarity keeps each vector alone. */
+  assert_int_equal(vd_cluster_avg(v, 5, DIM, 0.999, label), 5);
+  assert_int_equal(label[4], 4);
+  /* A threshold below every similarity makes one group. */
+  assert_int_equal(vd_cluster_avg(v, 5, DIM, -0.5, label), 1);
+  assert_int_equal(vd_cluster_avg(v, 0, DIM, 0.7, label), 0);
+}
+
+/*
+ * Average linkage, not single: A and B are far apart (cos 0), C lies between
+ * (cos ~0.71 to each). Single linkage at 0.7 would chain all three; average
+ * linkage joins C to one of them and then stops (mean of 0.71 and 0 < 0.7).
+ */
+static void test_cluster_no_chaining(void **state) {
+  (void)state;
+  float v[3 * 2] = {1, 0, 0, 1, 0.7071f, 0.7071f};
+  int label[3];
+  assert_int_equal(vd_cluster_avg(v, 3, 2, 0.7, label), 2);
+  assert_int_not_equal(label[0], label[1]);
+}
+
+static json_t *track(int id, float *e, int dim, double t0, double t1, int frames) {
+  json_t *ej = json_array();
+  for (int k = 0; k < dim; k++)
+    json_array_append_new(ej, json_real(e[k]));
+  return json_pack("{s:i,s:i,s:[{s:f,s:f}],s:[{s:f,s:f,s:f,s:f,s:f,s:f}],s:o}", "id", id, "frames",
+                   frames, "ranges", "start", t0, "end", t1, "boxes", "time", t0, "x", 0.1, "y",
+                   0.2, "w", 0.3, "h", 0.4, "score", 0.9, "embedding", ej);
+}
+
+static void test_people(void **state) {
+  (void)state;
+  enum { DIM = 4 };
+  float a1[DIM] = {0.9f, 0.3f, 0.3f, 0.1f}, a2[DIM] = {0.95f, 0.2f, 0.2f, 0.1f};
+  float b[DIM] = {0.1f, 0.9f, 0.1f, 0.4f};
+  /* Person A at 0-3 s and 6-9 s (plus a short track at 9.5 s, joined by
+   * the 1 s gap), person B at 3-6 s; one track without an embedding. */
+  json_t *tracks = json_array();
+  json_array_append_new(tracks, track(0, a1, DIM, 0, 3, 15));
+  json_array_append_new(tracks, track(1, b, DIM, 3, 6, 15));
+  json_array_append_new(tracks, track(2, a2, DIM, 6, 9, 16));
+  json_array_append_new(tracks, track(3, a1, DIM, 9.5, 10, 2));
+  json_array_append_new(tracks, json_pack("{s:i,s:i,s:[]}", "id", 4, "frames", 1, "ranges"));
+  json_t *faces = json_pack("{s:o}", "tracks", tracks);
+  json_t *scenes = json_pack("{s:[{s:i,s:f,s:f},{s:i,s:f,s:f},{s:i,s:f,s:f}]}", "scenes", "index",
+                             1, "start_time", 0.0, "end_time", 3.0, "index", 2, "start_time", 3.0,
+                             "end_time", 6.0, "index", 3, "start_time", 6.0, "end_time", 10.0);
+  struct vd_people_opts o = {.threshold = 0.7, .gap = 1.0};
+  json_t *r = NULL;
+  struct vd_err err = {0};
+  assert_int_equal(vd_people_build(faces, scenes, &o, &r, &err), 0);
+  assert_int_equal(json_integer_value(json_object_get(r, "count")), 2);
+  json_t *p0 = json_array_get(json_object_get(r, "people"), 0);
+  json_t *p1 = json_array_get(json_object_get(r, "people"), 1);
+  assert_int_equal(json_integer_value(json_object_get(p0, "appearance_count")), 2);
+  assert_int_equal(json_integer_value(json_object_get(p0, "track_count")), 3);
+  assert_int_equal(json_integer_value(json_object_get(p0, "representative_track")), 2);
+  json_t *ap = json_array_get(json_object_get(p0, "appearances"), 1);
+  assert_true(fabs(json_real_value(json_object_get(ap, "start")) - 6) < 1e-9);
+  assert_true(fabs(json_real_value(json_object_get(ap, "end")) - 10) < 1e-9);
+  /* The range ending at the cut does not claim scene 2. */
+  json_t *sc0 = json_object_get(json_array_get(json_object_get(p0, "appearances"), 0), "scenes");
+  assert_int_equal(json_array_size(sc0), 1);
+  assert_int_equal(json_integer_value(json_array_get(sc0, 0)), 1);
+  assert_int_equal(json_array_size(json_object_get(p0, "scenes")), 2);
+  assert_int_equal(json_integer_value(json_object_get(p1, "appearance_count")), 1);
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(p1, "scenes"), 0)), 2);
+  assert_int_equal(json_array_size(json_object_get(r, "unassigned")), 1);
+  json_decref(r);
+  /* Without scenes: appearances still, with empty scene lists. */
+  assert_int_equal(vd_people_build(faces, NULL, &o, &r, &err), 0);
+  assert_int_equal(json_integer_value(json_object_get(r, "count")), 2);
+  json_decref(r);
+  json_decref(faces);
+  json_decref(scenes);
+
+  /* Tracks but no embeddings at all: a clear error. */
+  faces = json_pack("{s:[{s:i,s:i,s:[]}]}", "tracks", "id", 0, "frames", 1, "ranges");
+  assert_true(vd_people_build(faces, NULL, &o, &r, &err) < 0);
+  assert_non_null(strstr(err.msg, "embeddings=true"));
+  json_decref(faces);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_emotions_shape),
       cmocka_unit_test(test_emotions_missing),
+      cmocka_unit_test(test_cluster),
+      cmocka_unit_test(test_cluster_no_chaining),
+      cmocka_unit_test(test_people),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
