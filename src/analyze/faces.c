@@ -33,6 +33,7 @@
 
 #include "analyze/analyze.h"
 #include "analyze/faces_detect.h"
+#include "analyze/faces_post.h"
 #include "core/util.h"
 
 #define FACES_MAX 100
@@ -90,6 +91,9 @@ static const struct vd_param_def faces_params[] = {
      "tracks into people"},
     {"embed_interval", VD_PARAM_NUM, "2", 0, 3600, NULL,
      "seconds between a track's embedding samples (averaged); 0 = every detection"},
+    {"annotate", VD_PARAM_BOOL, "true", 1, 0, NULL,
+     "write faces.mp4 (when the run has an output folder): the video with every face circled and "
+     "labelled with its track and emotion, H.264, audio copied"},
     {"check_diff", VD_PARAM_NUM, "12", 0, 255, NULL,
      "mean grey change (0..255) of a track's face between samples that makes faces check the "
      "identity with an embedding (a cut between two people framed alike keeps the box)"},
@@ -379,7 +383,21 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
                           json_real(s->emo_n ? round4(s->emo_sum[k] / (double)s->emo_n) : 0));
     json_object_set_new(*result, "emotions", share);
   }
-  return *result ? 0 : vd_err_set(vd_actx_err(c), VD_ERR_INTERNAL, "faces: cannot build the result");
+  if (!*result)
+    return vd_err_set(vd_actx_err(c), VD_ERR_INTERNAL, "faces: cannot build the result");
+  char *path = vd_actx_bool(c, "annotate") ? vd_actx_artifact_path(c, "faces.mp4") : NULL;
+  if (path) {
+    json_t *info = NULL;
+    int ret = vd_faces_annotate(c, *result, path, &info, vd_actx_err(c));
+    free(path);
+    if (ret < 0) {
+      json_decref(*result);
+      *result = NULL;
+      return ret;
+    }
+    json_object_set_new(*result, "annotated", info);
+  }
+  return 0;
 }
 
 static void faces_uninit(struct vd_actx *c) {

@@ -5,6 +5,9 @@
  * (clusters face tracks into people by embedding). Kept apart from the
  * analysis glue so unit tests can feed them hand-made faces results.
  *
+ * Also the annotated video of `faces`, which draws with the emotions
+ * post-pass's smoothed labels.
+ *
  * Ownership: arguments are borrowed; returned JSON belongs to the caller.
  * Threading: pure functions, any thread.
  */
@@ -13,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "analyze/analyze.h"
 #include "core/err.h"
 
 struct vd_emotions_opts {
@@ -51,5 +55,14 @@ struct vd_people_opts {
  */
 int vd_people_build(json_t *faces, json_t *scenes, const struct vd_people_opts *o, json_t **out,
                     struct vd_err *err) VD_WUR;
+
+/*
+ * Writes the annotated video (faces_annotate.c) to `path`: a second decode
+ * pass over the run's input, every face of the `faces` result circled and
+ * labelled, H.264, the audio copied. On success *info is {"file", "frames",
+ * "audio": "copied"|"none"|"dropped"}; on failure no file is left behind.
+ */
+int vd_faces_annotate(struct vd_actx *c, json_t *faces, const char *path, json_t **info,
+                      struct vd_err *err) VD_WUR;
 
 #endif
