@@ -16,9 +16,9 @@
  *   memory; n is capped at PEOPLE_MAX_TRACKS, the longest tracks kept and
  *   the rest reported unassigned with a warning.
  * - Appearances: the union of a person's track ranges, ranges closer than
- *   `gap` seconds joined. A scene counts for an appearance when they
- *   overlap by more than 50 ms (a range that ends a sample after a cut
- *   should not claim the next scene).
+ *   `gap` seconds joined. A scene counts for an appearance when the face
+ *   was actually sighted in it: a range runs one sampling interval past the
+ *   last sighting, which may cross a cut into a scene the person is not in.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -29,7 +29,6 @@
 #include "core/util.h"
 
 #define PEOPLE_MAX_TRACKS 600
-#define SCENE_OVERLAP_MIN 0.05
 
 static double r4(double v) { return round(v * 10000.0) / 10000.0; }
 
@@ -103,18 +102,35 @@ static int cmp_range(const void *a, const void *b) {
   return (x->start > y->start) - (x->start < y->start);
 }
 
-/* Scene indices overlapping [start, end). */
-static json_t *scenes_of(json_t *scenes, double start, double end) {
+/* Indices of the scenes in which one of the sightings `t[0..n)` (sorted)
+ * within [start, end] falls. */
+static json_t *scenes_of(json_t *scenes, const double *t, size_t n, double start, double end) {
   json_t *out = json_array(), *sc;
   size_t i;
   json_array_foreach(json_object_get(scenes, "scenes"), i, sc) {
     double s0 = json_number_value(json_object_get(sc, "start_time"));
     double s1 = json_number_value(json_object_get(sc, "end_time"));
-    double ov = (end < s1 ? end : s1) - (start > s0 ? start : s0);
-    if (ov > SCENE_OVERLAP_MIN || (ov > 0 && ov >= 0.5 * (end - start)))
+    s0 = s0 > start ? s0 : start;
+    s1 = s1 < end ? s1 : end + 1e-9;
+    if (s1 <= s0)
+      continue;
+    size_t lo = 0, hi = n; /* first sighting at or after s0 */
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (t[mid] < s0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < n && t[lo] < s1)
       json_array_append_new(out, json_copy(json_object_get(sc, "index")));
   }
   return out;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
 }
 
 /* The best-scoring box of a track: where to crop a picture of the person. */
@@ -137,7 +153,8 @@ static json_t *best_box(json_t *track) {
 static json_t *person_json(int id, json_t *tracks, const int *members, int nm, json_t *scenes,
                            const struct vd_people_opts *o) {
   struct range *rg = NULL;
-  size_t nr = 0, cap = 0;
+  size_t nr = 0, cap = 0, nst = 0, capst = 0;
+  double *st = NULL; /* sighting times */
   json_t *tids = json_array(), *rep = NULL;
   for (int m = 0; m < nm; m++) {
     json_t *t = json_array_get(tracks, (size_t)members[m]), *r;
@@ -146,6 +163,13 @@ static json_t *person_json(int id, json_t *tracks, const int *members, int nm, j
     if (!rep || json_integer_value(json_object_get(t, "frames")) >
                     json_integer_value(json_object_get(rep, "frames")))
       rep = t;
+    json_array_foreach(json_object_get(t, "boxes"), i, r) {
+      if (nst == capst) {
+        capst = capst ? 2 * capst : 64;
+        st = vd_xrealloc(st, capst * sizeof(*st));
+      }
+      st[nst++] = json_number_value(json_object_get(r, "time"));
+    }
     json_array_foreach(json_object_get(t, "ranges"), i, r) {
       if (nr == cap) {
         cap = cap ? 2 * cap : 16;
@@ -157,6 +181,8 @@ static json_t *person_json(int id, json_t *tracks, const int *members, int nm, j
   }
   if (nr)
     qsort(rg, nr, sizeof(*rg), cmp_range);
+  if (nst)
+    qsort(st, nst, sizeof(*st), cmp_double);
   json_t *apps = json_array(), *all_scenes = json_array();
   double total = 0;
   for (size_t i = 0; i < nr;) {
@@ -166,7 +192,7 @@ static json_t *person_json(int id, json_t *tracks, const int *members, int nm, j
       i++;
     }
     total += cur.end - cur.start;
-    json_t *sc = scenes_of(scenes, cur.start, cur.end), *x;
+    json_t *sc = scenes_of(scenes, st, nst, cur.start, cur.end), *x;
     size_t k;
     json_array_foreach(sc, k, x) {
       size_t q;
@@ -181,6 +207,7 @@ static json_t *person_json(int id, json_t *tracks, const int *members, int nm, j
                                           "scenes", sc));
   }
   free(rg);
+  free(st);
   json_t *thumb = json_object_get(rep, "thumbnail");
   return json_pack("{s:i,s:I,s:I,s:f,s:f,s:f,s:o,s:o,s:o,s:O,s:o,s:O}", "id", id, "appearance_count",
                    (json_int_t)json_array_size(apps), "track_count", (json_int_t)nm, "first_seen",
