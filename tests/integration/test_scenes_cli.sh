@@ -5,7 +5,8 @@
 #   and timecodes follow the documented schema (end_frame inclusive,
 #   end_time = next start_time);
 # - with -o, one JPEG per scene (valid JPEG, named in the result and in the
-#   artifacts); without -o or with thumbnails=false, none;
+#   artifacts, with scenes.csv and scenes.edl); without -o none, and with
+#   thumbnails=false only the CSV and EDL;
 # - a fade to black and back: the threshold detector cuts once, in the black;
 # - bad parameters and a file without video fail with a message, no crash.
 set -uo pipefail
@@ -57,7 +58,10 @@ c0 = r["cuts"][0]
 check(c0["timecode"] == "00:00:02.000" and abs(c0["time"] - 2.0) < 1e-9 and c0["score"] > 27, "cut fields", c0)
 names = [s["thumbnail"] for s in r["scenes"]]
 check(names == ["scene-001.jpg", "scene-002.jpg", "scene-003.jpg"], "thumbnail names in the scenes", names)
-check(doc["artifacts"].get("scenes") == names, "thumbnails listed as artifacts", doc["artifacts"])
+check(doc["artifacts"].get("scenes") == names + ["scenes.csv", "scenes.edl"],
+      "thumbnails, CSV and EDL listed as artifacts", doc["artifacts"])
+for name in ("scenes.csv", "scenes.edl"):
+    check(os.path.getsize(f"{d}/out/{name}") > 0, f"{name} written")
 for n in names:
     p = f"{d}/out/{n}"
     data = open(p, "rb").read() if os.path.exists(p) else b""
@@ -69,7 +73,8 @@ check(all(s["thumbnail"] is None for s in r["scenes"]), "no output folder: thumb
 
 doc = json.load(open(f"{d}/nothumbs.json"))
 jpgs = [f for f in os.listdir(f"{d}/nothumbs") if f.endswith(".jpg")] if os.path.isdir(f"{d}/nothumbs") else []
-check(not jpgs and "scenes" not in doc["artifacts"], "thumbnails=false writes no JPEG", jpgs)
+check(not jpgs and doc["artifacts"].get("scenes") == ["scenes.csv", "scenes.edl"],
+      "thumbnails=false writes no JPEG (CSV and EDL still)", (jpgs, doc["artifacts"]))
 
 r = json.load(open(f"{d}/threshold.json"))["results"]["scenes"]
 cuts = [c["frame"] for c in r["cuts"]]
