@@ -53,6 +53,8 @@ struct vd_analysis_def {
   const struct vd_param_def *params; /* terminated by an entry with name == NULL */
   const char *const *deps;           /* NULL-terminated; NULL = none */
   size_t priv_size;                  /* zeroed private state, see vd_actx_priv */
+  int internal;                      /* 1 = for testing (sleep): described with
+                                        "x-internal", hidden from the page */
   int no_media;                      /* 1 = reads nothing from the input: a run made
                                         only of such analyses does not open it
                                         (vd_actx_media_info() is then NULL) */
@@ -126,6 +128,9 @@ typedef void (*vd_run_progress_fn)(void *opaque, double fraction, const char *st
 
 struct vd_run_opts {
   const char *input;            /* media path */
+  const char *display_name;     /* how users know the input (an upload's name);
+                                   replaces `input` in error and warning text.
+                                   NULL = the path itself */
   const char *const *analyses;  /* names; dependencies are added automatically */
   size_t n_analyses;
   json_t *params;               /* {"scenes": {"threshold": 30}, ...}; may be NULL */

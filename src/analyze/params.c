@@ -190,7 +190,10 @@ json_t *vd_params_describe(const struct vd_analysis_def *def) {
   json_t *deps = json_array();
   for (const char *const *d = def->deps; d && *d; d++)
     json_array_append_new(deps, json_string(*d));
-  return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o}", "name", def->name, "description",
-                   def->summary ? def->summary : "", "type", "object", "properties", props,
-                   "additionalProperties", 0, "x-depends-on", deps);
+  json_t *d = json_pack("{s:s, s:s, s:s, s:o, s:b, s:o}", "name", def->name, "description",
+                        def->summary ? def->summary : "", "type", "object", "properties", props,
+                        "additionalProperties", 0, "x-depends-on", deps);
+  if (def->internal)
+    json_object_set_new(d, "x-internal", json_true());
+  return d;
 }

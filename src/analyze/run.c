@@ -41,6 +41,7 @@ struct vd_actx {
 
 struct vd_run {
   char *input;
+  char *display;   /* NULL: messages keep the path */
   char *outdir;
   struct vd_media_limits lim;
   vd_run_progress_fn progress;
@@ -95,6 +96,7 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
     goto out;
   }
   r->input = vd_xstrdup(o->input);
+  r->display = o->display_name ? vd_xstrdup(o->display_name) : NULL;
   r->outdir = o->outdir ? vd_xstrdup(o->outdir) : NULL;
   if (o->limits)
     r->lim = *o->limits;
@@ -151,6 +153,7 @@ void vd_run_free(struct vd_run *r) {
   vd_media_free(r->media);
   json_decref(r->warnings);
   free(r->input);
+  free(r->display);
   free(r->outdir);
   free(r);
 }
@@ -248,6 +251,8 @@ static int dep_skipped(struct vd_actx *c) {
   return 0;
 }
 
+static int exec(struct vd_run *r, json_t **result, struct vd_err *err);
+
 /* ---- the pass ------------------------------------------------------------- */
 
 static int on_video(void *opaque, const struct vd_frame *f) {
@@ -290,7 +295,48 @@ int vd_actx_want_audio(struct vd_actx *c, const struct vd_audio_want *w) {
   return ret;
 }
 
+/* Every occurrence of the input path in `s` replaced by the display name.
+ * Storage paths are an implementation detail; the user named the file. */
+static char *humanize(struct vd_run *r, const char *s) {
+  size_t pl = strlen(r->input), dl = strlen(r->display), n = 0;
+  for (const char *p = strstr(s, r->input); p; p = strstr(p + pl, r->input))
+    n++;
+  char *out = vd_xmalloc(strlen(s) + n * dl + 1), *o = out;
+  for (const char *p = s, *q; (q = strstr(p, r->input)) != NULL; p = q + pl) {
+    memcpy(o, p, (size_t)(q - p));
+    o += q - p;
+    memcpy(o, r->display, dl);
+    o += dl;
+    s = q + pl;
+  }
+  memcpy(o, s, strlen(s) + 1);
+  return out;
+}
+
+static void humanize_messages(struct vd_run *r, struct vd_err *err) {
+  if (!r->display)
+    return;
+  if (err && err->code) {
+    char *m = humanize(r, err->msg);
+    snprintf(err->msg, sizeof(err->msg), "%s", m);
+    free(m);
+  }
+  for (size_t i = 0; i < json_array_size(r->warnings); i++) {
+    char *m = humanize(r, json_string_value(json_array_get(r->warnings, i)));
+    json_array_set_new(r->warnings, i, json_string(m));
+    free(m);
+  }
+}
+
 int vd_run_exec(struct vd_run *r, json_t **result, struct vd_err *err) {
+  int ret = exec(r, result, err);
+  humanize_messages(r, err);
+  if (*result && r->display)
+    json_object_set_new(*result, "input", json_string(r->display));
+  return ret;
+}
+
+static int exec(struct vd_run *r, json_t **result, struct vd_err *err) {
   int ret = 0;
   size_t nskipped = 0;
   char first_skip[512] = "";

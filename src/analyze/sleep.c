@@ -33,5 +33,6 @@ const struct vd_analysis_def vd_analysis_sleep = {
     .summary = "Wait `time` seconds (for testing queues); honours cancellation",
     .params = params,
     .no_media = 1, /* compat A sleeps on any upload, text files included */
+    .internal = 1, /* a queue-testing tool, not something to offer users */
     .finish = finish,
 };

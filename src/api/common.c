@@ -93,17 +93,17 @@ int vd__api_commit_upload(struct vd_api *a, struct vd_http_req *r, int allow_any
     json_decref(pj);
   } else if (!allow_any) {
     const char *name = vd_http_upload_name(r);
-    /* The media layer names the temp file; the client knows it by its name. */
-    char why[600];
-    const char *msg = vd_err_msg(&err, ret), *at = strstr(msg, tmp);
-    if (at)
-      snprintf(why, sizeof(why), "%.*s%s%s", (int)(at - msg), msg, name[0] ? name : "the upload",
-               at + strlen(tmp));
-    else
-      snprintf(why, sizeof(why), "%s", msg);
-    vd_http_error(r, ret == VD_ERR_LIMIT ? 413 : 415, NULL,
-                  "%s%s%s is not a video or audio file vidan can read: %s", name[0] ? "'" : "",
-                  name[0] ? name : "the upload", name[0] ? "'" : "", why);
+    /* The media layer starts its message with the temp file's path; the
+     * client knows the file by its name, which leads the sentence instead. */
+    const char *msg = vd_err_msg(&err, ret);
+    size_t tl = strlen(tmp);
+    if (!strncmp(msg, tmp, tl) && msg[tl] == ':' && msg[tl + 1] == ' ')
+      msg += tl + 2;
+    vd_http_error(r, ret == VD_ERR_LIMIT ? 413 : 415, NULL, "%s%s%s %s: %s", name[0] ? "'" : "",
+                  name[0] ? name : "the upload", name[0] ? "'" : "",
+                  ret == VD_ERR_LIMIT ? "is over a limit"
+                                      : "is not a video or audio file vidan can read",
+                  msg);
     vd_blob_abort(w);
     return ret;
   }

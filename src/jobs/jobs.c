@@ -211,7 +211,16 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
   names = vd_xcalloc(n + 1, sizeof(*names));
   for (size_t i = 0; i < n; i++)
     names[i] = json_string_value(json_array_get(analyses, i));
+  /* Messages name the upload as the user named it, not its blob path. */
+  struct vd_file_rec fr_name = {0};
+  struct vd_err name_err;
+  vd_err_clear(&name_err);
+  const char *display = r->source;
+  if (r->file_id && vd_store_file_get(j->o.store, r->file_id, &fr_name, &name_err) == 0 &&
+      fr_name.name && fr_name.name[0])
+    display = fr_name.name;
   struct vd_run_opts ro = {.input = input,
+                           .display_name = display,
                            .analyses = names,
                            .n_analyses = n,
                            .params = params,
@@ -219,7 +228,9 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
                            .limits = &j->lim,
                            .progress = on_progress,
                            .progress_opaque = s};
-  if ((ret = vd_run_new(&run, &ro, &err)) < 0)
+  ret = vd_run_new(&run, &ro, &err);
+  vd_file_rec_fini(&fr_name); /* the run copied the name */
+  if (ret < 0)
     goto done;
   pthread_mutex_lock(&j->mu);
   s->run = run;

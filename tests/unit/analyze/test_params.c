@@ -115,6 +115,16 @@ static void test_runner_validates_before_io(void **state) {
   assert_non_null(strstr(e.msg, "/nonexistent.mp4"));
   assert_null(res);
   vd_run_free(r);
+
+  /* With a display name, messages name the file as the user knows it. */
+  struct vd_run_opts o4 = {.input = "/nonexistent.mp4", .display_name = "holiday.mp4",
+                           .analyses = good, .n_analyses = 1};
+  assert_int_equal(vd_run_new(&r, &o4, &e), 0);
+  vd_err_clear(&e);
+  assert_true(vd_run_exec(r, &res, &e) < 0);
+  assert_non_null(strstr(e.msg, "holiday.mp4"));
+  assert_null(strstr(e.msg, "/nonexistent"));
+  vd_run_free(r);
 }
 
 static void progress_cb(void *opaque, double frac, const char *stage) {
