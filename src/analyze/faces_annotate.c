@@ -420,8 +420,8 @@ int vd_faces_annotate(struct vd_actx *c, json_t *faces, const char *path, json_t
   load_tracks(&a, faces, in->duration);
   /* Upright, square pixels, even sides: what H.264 in yuv420p holds; at
    * most 720p, and x264's superfast preset: this is a preview to watch the
-   * analysis by, and encoding 1080p at veryfast took 1.6x the clip's length
-   * on 2 cores (720p superfast: see the README's measurements). */
+   * analysis by. Encoding 1080p at veryfast took 1.6x the clip's length on
+   * 2 busy cores; 720p at superfast about 0.7x. */
   struct vd_video_want vw = {.fmt = VD_PIX_YUV420P, .max_side = ANNOT_MAX_SIDE};
   int ow, oh;
   vd_video_want_size(&vw, in->display_width, in->display_height, &ow, &oh);
