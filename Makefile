@@ -30,6 +30,7 @@ models:
 # install them, and everything else still runs.
 run: deps build
 	scripts/models || echo "run: models not installed; faces will explain how" >&2
+	scripts/web-deps || echo "run: web/vendor not installed; the page shows no emotion chart" >&2
 	scripts/run-main
 
 test: build

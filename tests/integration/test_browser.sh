@@ -36,5 +36,9 @@ if [[ "$(installed)" != "$want" ]]; then
     skip "npm ci in tests/browser failed: playwright-core $want could not be installed from the npm registry"
 fi
 
+# The emotion chart needs web/vendor/ (uPlot); without it the page shows a
+# note, and the test checks that note instead.
+"$VD_SRC/scripts/web-deps" || echo "browser: web/vendor/ not installed; the chart part checks the page's note instead"
+
 export VD_BROWSER_OUT=${VD_BROWSER_OUT:-${VD_BUILD:-${TMPDIR:-/tmp}}/browser-shots}
 cd "$dir" && exec timeout 300 node upload.test.mjs

@@ -4,6 +4,7 @@
 // timeline of scenes that seeks the player, the scene table and downloads.
 
 import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from './api.js';
+import { renderFaceViews } from './faces.js';
 import { fileFacts, stateBadge } from './library.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
@@ -144,7 +145,10 @@ function renderDownloads(job, artifacts) {
       'Results (JSON)'));
   for (const [n, u] of byExt(/\.csv$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (CSV)`));
   for (const [n, u] of byExt(/\.edl$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (EDL)`));
-  const clips = byExt(/\.(mp4|mkv|mov|webm|ts|avi)$/i);
+  // faces.mp4 is the whole video annotated (js/faces.js plays it), not a clip.
+  const annotated = byExt(/^faces\.mp4$/i);
+  for (const [n, u] of annotated) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (annotated video)`));
+  const clips = byExt(/\.(mp4|mkv|mov|webm|ts|avi)$/i).filter(([n]) => !/^faces\.mp4$/i.test(n));
   const other = [...artifacts].filter(([n]) => !/\.(json|csv|edl|mp4|mkv|mov|webm|ts|avi|jpe?g|png|webp)$/i.test(n));
   return h('section', { class: 'panel downloads', 'aria-labelledby': 'dl-h' },
     h('h2', { id: 'dl-h' }, 'Downloads'),
@@ -176,17 +180,25 @@ function renderResults(box, job, file) {
   if (warnings.length)
     box.append(h('div', { class: 'notice warn' }, h('strong', {}, 'Finished with warnings: '),
       h('ul', {}, warnings.map((w) => h('li', {}, typeof w === 'string' ? w : w.message || JSON.stringify(w))))));
+  let video, player;
   if (scenes) {
-    const { video, timeline, table } = renderPlayerAndScenes(job, file, scenes, artifacts);
-    box.append(h('section', { class: 'panel player', 'aria-labelledby': 'pl-h' },
+    let timeline, table;
+    ({ video, timeline, table } = renderPlayerAndScenes(job, file, scenes, artifacts));
+    player = h('section', { class: 'panel player', 'aria-labelledby': 'pl-h' },
       h('h2', { id: 'pl-h' }, 'Video and scenes'), video, timeline,
-      h('p', { class: 'hint' }, 'Choose a scene on the timeline or in the table to play it from its first frame.')));
+      h('p', { class: 'hint' }, 'Choose a scene on the timeline or in the table to play it from its first frame.'));
+    box.append(player);
     box.append(h('section', { class: 'panel', 'aria-labelledby': 'sc-h' }, h('h2', { id: 'sc-h' }, 'Scenes'),
       h('div', { class: 'table-wrap' }, table)));
   } else {
-    box.append(h('section', { class: 'panel player' }, h('h2', {}, 'Video'),
-      h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id) })));
+    video = h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id) });
+    player = h('section', { class: 'panel player' }, h('h2', {}, 'Video'), video);
+    box.append(player);
   }
+  // Faces, emotions and people: a track under the timeline, the annotated
+  // video, the emotion chart and the people gallery (js/faces.js).
+  const total = Math.max(fileFacts(file).duration || 0, ...(scenes || []).map((s) => s.end_time || 0));
+  renderFaceViews({ box, player, video, job, results, artifacts, total });
   box.append(renderDownloads(job, artifacts));
   // The upload already probed the file: show its facts even when no probe
   // analysis ran.
