@@ -226,7 +226,9 @@ static int view_prepare(struct view *v, const AVFrame *src) {
     v->sws = sws_getContext(src->width, src->height, src->format, src->width, src->height, df,
                             SWS_BILINEAR, NULL, NULL, NULL);
     v->full_ls = FFALIGN(src->width * vd_pix_bpp(v->fmt), 32);
-    v->full = av_malloc((size_t)v->full_ls * src->height);
+    /* swscale's SIMD writers store whole vectors, past the last pixel of
+     * a row: one spare row keeps the last row's overshoot in the buffer. */
+    v->full = av_malloc((size_t)v->full_ls * (src->height + 1));
     if (!v->full)
       return VD_ERR_INTERNAL;
   } else {
@@ -234,9 +236,10 @@ static int view_prepare(struct view *v, const AVFrame *src) {
   }
   if (!v->sws)
     return VD_ERR_UNSUPPORTED;
-  if (av_image_alloc(v->a, v->als, pw, ph, df, 32) < 0)
+  /* One spare row per plane, for the same overshoot as above. */
+  if (av_image_alloc(v->a, v->als, pw, ph + 2, df, 32) < 0)
     return VD_ERR_INTERNAL;
-  if (v->rot && av_image_alloc(v->b, v->bls, v->w, v->h, df, 32) < 0)
+  if (v->rot && av_image_alloc(v->b, v->bls, v->w, v->h + 2, df, 32) < 0)
     return VD_ERR_INTERNAL;
   v->src_w = src->width;
   v->src_h = src->height;
