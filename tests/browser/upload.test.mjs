@@ -458,6 +458,17 @@ async function facesPart(seen) {
     check(ink.w > 200 && ink.h > 100 && ink.n > 500, 'the emotion chart draws on its canvas', JSON.stringify(ink));
     check(await page.locator('#emotion-chart .u-legend').textContent().then((t) => /neutral/.test(t)),
       'the chart has a series per emotion');
+    // a click on the chart plays that moment
+    await page.locator('#emotion-chart .u-over').scrollIntoViewIfNeeded();
+    const over = await page.locator('#emotion-chart .u-over').boundingBox();
+    const span = await page.$eval('#emotion-chart', (e) => [Number(e.dataset.xmin), Number(e.dataset.xmax)]);
+    await page.mouse.move(over.x + over.width * 0.75, over.y + over.height / 2);
+    await page.mouse.click(over.x + over.width * 0.75, over.y + over.height / 2);
+    const want = span[0] + 0.75 * (span[1] - span[0]);
+    await page.waitForFunction((t) => Math.abs(document.getElementById('player').currentTime - t) < 0.15, want,
+      { timeout: 10_000 }).catch(() => {});
+    const at = await page.$eval('#player', (v) => v.currentTime);
+    check(Math.abs(at - want) < 0.15, `clicking the chart at 3/4 seeks the player to about ${want.toFixed(2)} s`, String(at));
   } else {
     log('SKIP emotion chart: web/vendor/ is not installed (scripts/web-deps); checking the note instead');
     await page.waitForSelector('#emotion-chart-note');

@@ -188,9 +188,12 @@ function renderEmotions(em, video) {
     }
     const ink = getComputedStyle(document.body).color;
     const grid = { stroke: 'rgba(127,127,127,.25)' };
+    // The x range is the data's, fixed, so a click maps to a time the same way
+    // whatever uPlot would pad.
+    const x0 = data.times[0], x1 = Math.max(data.times[data.times.length - 1], x0 + 1);
     const opts = {
       width: Math.max(280, host.clientWidth || 600), height: 220,
-      scales: { x: { time: false }, y: { range: [0, 1] } },
+      scales: { x: { time: false, range: [x0, x1] }, y: { range: [0, 1] } },
       axes: [
         { stroke: ink, grid, values: (u, v) => v.map(shortTime) },
         { stroke: ink, grid, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) },
@@ -201,11 +204,32 @@ function renderEmotions(em, video) {
           value: (u, v) => (v == null ? '' : `${(100 * v).toFixed(1)}%`),
         }))],
       cursor: { drag: { x: false, y: false } },
+      // The player's time as a line across the chart.
+      plugins: [{ hooks: { draw: [(u) => {
+        const x = u.valToPos(video.currentTime || 0, 'x', true);
+        if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) return;
+        const g = u.ctx;
+        g.save();
+        g.strokeStyle = ink;
+        g.lineWidth = 2 * (uPlot.pxRatio || 1);
+        g.beginPath();
+        g.moveTo(x, u.bbox.top);
+        g.lineTo(x, u.bbox.top + u.bbox.height);
+        g.stroke();
+        g.restore();
+      }] } }],
     };
     const chart = new uPlot(opts, [data.times, ...data.series], host);
-    chart.over.addEventListener('click', () => {
-      if (chart.cursor.left >= 0) seekTo(video, chart.posToVal(chart.cursor.left, 'x'));
-    });
+    host.dataset.xmin = x0;
+    host.dataset.xmax = x1;
+    video.addEventListener('timeupdate', () => chart.redraw(false, false));
+    video.addEventListener('seeked', () => chart.redraw(false, false));
+    // Captured on the chart's root: uPlot handles the plot's own mouse events.
+    host.addEventListener('click', (ev) => {
+      const r = chart.over.getBoundingClientRect();
+      if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) return;
+      seekTo(video, chart.posToVal(ev.clientX - r.left, 'x'));
+    }, true);
     new ResizeObserver(() => {
       const w = host.clientWidth;
       if (w && Math.abs(w - chart.width) > 4) chart.setSize({ width: w, height: 220 });
