@@ -17,13 +17,11 @@
  *   0, 1, 2, 4, 8, ... from its start, at most THUMB_SNAPS of them. Cuts are
  *   reported a little late (min-length merging, adaptive window, flash
  *   watch), so when a cut at frame c arrives the snapshots before c belong to
- *   the closed scene: the one nearest its middle is encoded with libavcodec's
- *   MJPEG encoder and the rest dropped. The nearest is never further than a
+ *   the closed scene: the one nearest its middle is encoded with the
+ *   MJPEG writer of media/jpeg.c and the rest dropped. The nearest is never further than a
  *   third of the scene from the middle, except after very long threshold
  *   fades, where a scene can end up with no thumbnail (null).
  */
-#include <libavcodec/avcodec.h>
-#include <libavutil/imgutils.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +33,7 @@
 #include "analyze/scenes_out.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "media/jpeg.h"
 
 #define SCENES_MAX_SIDE 256
 #define THUMB_MAX_SIDE 320
@@ -42,8 +41,7 @@
 
 struct snap {
   int64_t index;
-  int w, h;
-  uint8_t *buf;   /* Y, then U, then V, tightly packed */
+  struct vd_picture pic;
 };
 
 struct scenes {
@@ -172,7 +170,7 @@ static int scenes_init(struct vd_actx *c) {
 /* ---- thumbnails ----------------------------------------------------------- */
 
 static void snap_drop(struct scenes *s, int i) {
-  free(s->snaps[i].buf);
+  vd_picture_fini(&s->snaps[i].pic);
   memmove(&s->snaps[i], &s->snaps[i + 1], (size_t)(s->nsnaps - i - 1) * sizeof(s->snaps[0]));
   s->nsnaps--;
 }
@@ -184,61 +182,10 @@ static void snap_take(struct scenes *s, struct vd_actx *c, const struct vd_frame
     return; /* a missing thumbnail is not worth failing the run */
   if (s->nsnaps == THUMB_SNAPS)
     snap_drop(s, 0);
-  int cw = (v.width + 1) / 2, ch = (v.height + 1) / 2;
-  struct snap *p = &s->snaps[s->nsnaps++];
-  p->index = f->index;
-  p->w = v.width;
-  p->h = v.height;
-  p->buf = vd_xmalloc((size_t)v.width * v.height + 2 * (size_t)cw * ch);
-  uint8_t *d = p->buf;
-  for (int pl = 0; pl < 3; pl++) {
-    int pw = pl ? cw : v.width, ph = pl ? ch : v.height;
-    for (int y = 0; y < ph; y++, d += pw)
-      memcpy(d, v.data[pl] + (size_t)y * v.linesize[pl], (size_t)pw);
-  }
-}
-
-/* Encodes one snapshot as a baseline JPEG into `path`. */
-static int write_jpeg(const struct snap *p, const char *path, struct vd_err *err) {
-  const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-  if (!codec)
-    return vd_err_set(err, VD_ERR_UNSUPPORTED, "scenes: no MJPEG encoder in this FFmpeg");
-  AVCodecContext *cx = avcodec_alloc_context3(codec);
-  AVFrame *fr = av_frame_alloc();
-  AVPacket *pkt = av_packet_alloc();
-  int ret = VD_ERR_ENCODE;
-  if (!cx || !fr || !pkt)
-    goto out;
-  cx->width = p->w;
-  cx->height = p->h;
-  cx->pix_fmt = AV_PIX_FMT_YUVJ420P;
-  cx->time_base = (AVRational){1, 25};
-  cx->flags |= AV_CODEC_FLAG_QSCALE;
-  if (avcodec_open2(cx, codec, NULL) < 0)
-    goto out;
-  int cw = (p->w + 1) / 2, ch = (p->h + 1) / 2;
-  fr->format = AV_PIX_FMT_YUVJ420P;
-  fr->width = p->w;
-  fr->height = p->h;
-  fr->data[0] = p->buf;
-  fr->data[1] = p->buf + (size_t)p->w * p->h;
-  fr->data[2] = fr->data[1] + (size_t)cw * ch;
-  fr->linesize[0] = p->w;
-  fr->linesize[1] = fr->linesize[2] = cw;
-  fr->quality = FF_QP2LAMBDA * 4; /* visually clean at thumbnail size, ~10 KB */
-  fr->pts = 0;
-  if (avcodec_send_frame(cx, fr) < 0 || avcodec_send_frame(cx, NULL) < 0 ||
-      avcodec_receive_packet(cx, pkt) < 0)
-    goto out;
-  ret = vd_write_file_atomic(path, pkt->data, (size_t)pkt->size);
-out:
-  if (ret < 0)
-    vd_err_set(err, ret == VD_ERR_ENCODE ? ret : VD_ERR_ENCODE, "scenes: cannot write %s: %s",
-               path, vd_strerror(ret));
-  av_packet_free(&pkt);
-  av_frame_free(&fr);
-  avcodec_free_context(&cx);
-  return ret;
+  struct snap *p = &s->snaps[s->nsnaps];
+  *p = (struct snap){.index = f->index};
+  if (vd_picture_copy(&p->pic, &v) == 0)
+    s->nsnaps++;
 }
 
 /* Closes the open scene at `end` (exclusive): writes its thumbnail. */
@@ -266,7 +213,9 @@ static void close_scene(struct scenes *s, struct vd_actx *c, int64_t end) {
     }
     struct vd_err e;
     vd_err_clear(&e);
-    if (write_jpeg(&s->snaps[best], path, &e) < 0) {
+    struct vd_frame v;
+    vd_picture_view(&s->snaps[best].pic, &v);
+    if (vd_jpeg_write(path, &v, 0, &e) < 0) {
       vd_actx_warn(c, "%s", vd_err_msg(&e, e.code));
       free(name);
       name = NULL;
