@@ -23,6 +23,15 @@
   another speaker) or its track resumes after a gap, one embedding checks
   the identity, and a different person (similarity < split_similarity)
   starts a new track. That costs one faceres run per suspicious sample.
+ * - Thumbnails, decode-once: each track keeps one small picture, the crop
+ *   (box grown by 30%, at most THUMB_SIDE px) of the sample where its score
+ *   x box area was best so far, cut from a 1280 px RGB view (the one
+ *   embeddings use, so often already converted). At most THUMB_TRACKS
+ *   tracks hold one at a time (~40 KB each): when the pool is full a track
+ *   takes the place of the holder with the fewest samples, if it has more,
+ *   so the longest tracks end up with pictures and the rest get null (and
+ *   a warning). finish() writes face-<id>.jpg when the run has an output
+ *   folder.
  * - Memory grows with the number of detections (one small JSON object each),
  *   about 100 bytes per face per sample: an hour at 5 fps with two faces is
  *   a few MB.
@@ -35,8 +44,12 @@
 #include "analyze/faces_detect.h"
 #include "analyze/faces_post.h"
 #include "core/util.h"
+#include "media/jpeg.h"
 
 #define FACES_MAX 100
+#define THUMB_SIDE 160    /* longest side of a track's thumbnail, px */
+#define THUMB_TRACKS 200  /* most tracks holding a thumbnail at once */
+#define THUMB_GROW 1.3f   /* the crop around a face box, so hair and chin show */
 #define PATCH 16 /* side of the grey thumbnail compared between samples */
 
 struct ftrack {
@@ -51,6 +64,8 @@ struct ftrack {
   double emb_last;   /* time of the last embedding */
   uint8_t patch[PATCH * PATCH]; /* grey look of the last box, for identity checks */
   int has_patch;
+  struct vd_picture thumb; /* best crop so far; empty when none */
+  double thumb_rank;       /* its score x box area (normalised) */
 };
 
 struct faces {
@@ -70,6 +85,9 @@ struct faces {
   json_t *frames;    /* [[time, count], ...] */
   struct ftrack *t;
   size_t nt, capt;
+  int thumbs;              /* thumbnails wanted */
+  int thumb_ids[THUMB_TRACKS]; /* tracks holding a picture */
+  int nthumb;
 };
 
 static const struct vd_param_def faces_params[] = {
@@ -91,6 +109,9 @@ static const struct vd_param_def faces_params[] = {
      "tracks into people"},
     {"embed_interval", VD_PARAM_NUM, "2", 0, 3600, NULL,
      "seconds between a track's embedding samples (averaged); 0 = every detection"},
+    {"thumbnails", VD_PARAM_BOOL, "true", 1, 0, NULL,
+     "write face-<track id>.jpg per track (when the run has an output folder): the face at its "
+     "best-scored, largest sighting, at most 160 px"},
     {"annotate", VD_PARAM_BOOL, "true", 1, 0, NULL,
      "write faces.mp4 (when the run has an output folder): the video with every face circled and "
      "labelled with its track and emotion, H.264, audio copied"},
@@ -132,6 +153,7 @@ static int faces_init(struct vd_actx *c) {
   }
   s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
   s->fps = vd_actx_num(c, "fps");
+  s->thumbs = vd_actx_bool(c, "thumbnails");
   s->frames = json_array();
   return vd_actx_want_video(c, &(struct vd_video_want){.fps = s->fps,
                                                        .max_side = vd_facedet_input_size(s->det),
@@ -259,6 +281,51 @@ static int check_identity(struct faces *s, const struct vd_frame *f, struct vd_f
   return 1;
 }
 
+/*
+ * A slot in the thumbnail pool for track `id`: its own, a free one, or the
+ * one of the holder with the fewest samples when that is fewer than this
+ * track's (which then loses its picture). -1 when none.
+ */
+static int thumb_slot(struct faces *s, int id) {
+  int weakest = -1;
+  for (int k = 0; k < s->nthumb; k++) {
+    if (s->thumb_ids[k] == id)
+      return k;
+    if (weakest < 0 || s->t[s->thumb_ids[k]].n < s->t[s->thumb_ids[weakest]].n)
+      weakest = k;
+  }
+  if (s->nthumb < THUMB_TRACKS) {
+    s->thumb_ids[s->nthumb] = id;
+    return s->nthumb++;
+  }
+  struct ftrack *w = &s->t[s->thumb_ids[weakest]];
+  if (w->n >= s->t[id].n)
+    return -1;
+  vd_picture_fini(&w->thumb);
+  w->thumb_rank = 0;
+  s->thumb_ids[weakest] = id;
+  return weakest;
+}
+
+/* Keeps the crop of box `b` as track `id`'s thumbnail when it beats the one
+ * kept (higher score x area). */
+static void thumb_offer(struct faces *s, int id, const struct vd_frame *f, struct vd_frame *rgb,
+                        int *have_rgb, const struct vd_face *b) {
+  struct ftrack *t = &s->t[id];
+  double rank = (double)b->score * (double)(b->x1 - b->x0) * (double)(b->y1 - b->y0);
+  if (!s->thumbs || rank <= t->thumb_rank)
+    return;
+  if ((!t->thumb.buf && thumb_slot(s, id) < 0) || rgb_view(f, rgb, have_rgb) < 0)
+    return;
+  float cx = (b->x0 + b->x1) / 2 * (float)rgb->width, cy = (b->y0 + b->y1) / 2 * (float)rgb->height;
+  float hw = (b->x1 - b->x0) * THUMB_GROW / 2 * (float)rgb->width;
+  float hh = (b->y1 - b->y0) * THUMB_GROW / 2 * (float)rgb->height;
+  int x0 = (int)floorf(cx - hw), y0 = (int)floorf(cy - hh);
+  if (vd_picture_crop_rgb(&t->thumb, rgb, x0, y0, (int)ceilf(cx + hw) - x0,
+                          (int)ceilf(cy + hh) - y0, THUMB_SIDE) == 0)
+    t->thumb_rank = rank;
+}
+
 static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
   struct faces *s = vd_actx_priv(c);
   struct vd_face faces[FACES_MAX];
@@ -305,6 +372,7 @@ static int faces_video(struct vd_actx *c, const struct vd_frame *f) {
     t->last = f->time;
     t->score_sum += b->score;
     t->n++;
+    thumb_offer(s, (int)id, f, &rgb, &have_rgb, b);
   }
   return 0;
 }
@@ -329,17 +397,49 @@ static json_t *track_ranges(const struct ftrack *t, double step, double end_cap)
   return r;
 }
 
+/* Writes track `id`'s picture as face-<id>.jpg; its name, or NULL when the
+ * run has no output folder or the write failed (warned). Frees the picture. */
+static char *thumb_write(struct vd_actx *c, struct ftrack *t, int id) {
+  if (!t->thumb.buf)
+    return NULL;
+  char *name = vd_xasprintf("face-%d.jpg", id);
+  char *path = vd_actx_artifact_path(c, name);
+  if (path) {
+    struct vd_frame v;
+    struct vd_err e;
+    vd_err_clear(&e);
+    vd_picture_view(&t->thumb, &v);
+    if (vd_jpeg_write(path, &v, 0, &e) < 0) {
+      vd_actx_warn(c, "faces: %s", vd_err_msg(&e, e.code));
+      free(path);
+      path = NULL;
+    }
+  }
+  vd_picture_fini(&t->thumb);
+  if (!path) {
+    free(name);
+    return NULL;
+  }
+  free(path);
+  return name;
+}
+
 static int faces_finish(struct vd_actx *c, json_t **result) {
   struct faces *s = vd_actx_priv(c);
   const struct vd_media_info *mi = vd_actx_media_info(c);
   double step = 1.0 / s->fps, dur = mi->duration > 0 ? mi->duration : INFINITY;
   json_t *tracks = json_array();
+  size_t unthumbed = 0;
   for (size_t i = 0; i < s->nt; i++) {
     struct ftrack *t = &s->t[i];
+    unthumbed += s->thumbs && !t->thumb.buf;
+    char *thumb = thumb_write(c, t, (int)i);
     json_t *tj = json_pack("{s:i,s:f,s:f,s:I,s:f,s:o,s:O}", "id", (int)i, "start", round4(t->first),
                            "end", round4(t->last + step < dur ? t->last + step : dur), "frames",
                            (json_int_t)t->n, "score_mean", round4(t->score_sum / (double)t->n),
                            "ranges", track_ranges(t, step, dur), "boxes", t->boxes);
+    json_object_set_new(tj, "thumbnail", thumb ? json_string(thumb) : json_null());
+    free(thumb);
     if (s->emo) {
       /* Dominant: highest mean probability; consistency: how often it was on top. */
       int dom = 0;
@@ -366,6 +466,9 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
     }
     json_array_append_new(tracks, tj);
   }
+  if (unthumbed && s->nt > THUMB_TRACKS)
+    vd_actx_warn(c, "faces: %zu of %zu tracks have no thumbnail (pictures are kept for the %d "
+                 "longest tracks at most)", unthumbed, s->nt, THUMB_TRACKS);
   *result = json_pack("{s:s,s:f,s:i,s:i,s:I,s:I,s:I,s:o,s:O}", "model", "blazeface", "fps", s->fps,
                       "width", mi->display_width, "height", mi->display_height, "sampled_frames",
                       (json_int_t)s->sampled, "frames_with_faces", (json_int_t)s->with_faces,
@@ -408,6 +511,7 @@ static void faces_uninit(struct vd_actx *c) {
   for (size_t i = 0; i < s->nt; i++) {
     json_decref(s->t[i].boxes);
     free(s->t[i].emb);
+    vd_picture_fini(&s->t[i].thumb);
   }
   vd_faceemb_free(s->embm);
   free(s->emb_tmp);

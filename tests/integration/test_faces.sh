@@ -3,7 +3,8 @@
 # clips (one frontal face in every frame) every sampled frame has exactly one
 # face, all in one track, with time ranges covering the clip, an expression
 # per box and a 1024-d unit embedding; two different speakers' embeddings
-# are far apart. Without the models the run must fail with a message that
+# are far apart. Without an output folder no thumbnails are written and
+# each track's thumbnail is null. Without the models the run must fail with a message that
 # says how to install them, and exit non-zero.
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
@@ -27,9 +28,12 @@ echo "ok: without models: $(head -n 1 "$tmp/none.err")"
 need_models
 
 for clip in grid_bbaf2n grid_lwbsza; do
-  timeout 300 "$VIDAN" analyze "$data/$clip.mpg" --analyses faces >"$tmp/$clip.json" ||
+  (cd "$tmp" && timeout 300 "$VIDAN" analyze "$data/$clip.mpg" --analyses faces >"$tmp/$clip.json") ||
     { echo "FAIL: vidan analyze $clip exited $?"; exit 1; }
 done
+if ls "$tmp"/*.jpg "$data"/*.jpg 2>/dev/null | grep -q face-; then
+  echo "FAIL: face thumbnails written without -o"; exit 1
+fi
 
 python3 - "$tmp/grid_bbaf2n.json" "$tmp/grid_lwbsza.json" <<'EOF' || exit 1
 import json, math, sys
@@ -45,6 +49,7 @@ for path in sys.argv[1:]:
     assert len(r["tracks"]) == 1, f"{name}: {len(r['tracks'])} tracks for one face"
     t = r["tracks"][0]
     assert t["frames"] == n and len(t["boxes"]) == n
+    assert "thumbnail" in t and t["thumbnail"] is None, t.get("thumbnail")
     assert len(t["ranges"]) == 1 and t["ranges"][0]["start"] < 0.3 and t["ranges"][0]["end"] > 2.7, t["ranges"]
     for b in t["boxes"]:
         assert 0.15 < b["x"] < 0.45 and 0.25 < b["y"] < 0.6 and 0.2 < b["w"] < 0.5, b

@@ -4,7 +4,9 @@
 # alike. faces must split its IoU track at each cut (identity check), people
 # must find exactly 2 people, A with 2 appearances in scenes 1 and 3, B with
 # one in scene 2; emotions must give 7 probabilities per face per sampled
-# frame and a 1 s chart series over the 9 s.
+# frame and a 1 s chart series over the 9 s. With -o, faces writes
+# face-<track id>.jpg per track (a decodable JPEG of at most 160 px) and
+# each person's thumbnail names its representative track's file.
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
 
@@ -20,11 +22,12 @@ ffmpeg -v error -nostdin -i "$a" -i "$b" -i "$a" -filter_complex \
   '[0:v][0:a][1:v][1:a][2:v][2:a]concat=n=3:v=1:a=1[v][a]' -map '[v]' -map '[a]' \
   -c:v mpeg4 -q:v 3 -c:a mp2 "$tmp/aba.mkv" || { echo "FAIL: ffmpeg concat"; exit 1; }
 
-timeout 300 "$VIDAN" analyze "$tmp/aba.mkv" --analyses emotions,people >"$tmp/r.json" ||
+timeout 300 "$VIDAN" analyze "$tmp/aba.mkv" --analyses emotions,people -o "$tmp/out" \
+  --param faces.annotate=false >"$tmp/r.json" ||
   { echo "FAIL: vidan analyze exited $?"; exit 1; }
 
-python3 - "$tmp/r.json" <<'EOF' || exit 1
-import json, sys
+python3 - "$tmp/r.json" "$tmp/out" <<'EOF' || exit 1
+import json, os, subprocess, sys
 
 r = json.load(open(sys.argv[1]))["results"]
 faces, emo, ppl = r["faces"], r["emotions"], r["people"]
@@ -63,5 +66,25 @@ assert len(emo["tracks"]) == 3 and all(t["timeline"] for t in emo["tracks"])
 s = emo["summary"]
 assert s["faces"] == n and s["dominant"] in labels
 print(f"ok: emotions: {n} faces, dominant {s['dominant']}, {len(tl['times'])} points")
+
+out = sys.argv[2]
+for t in tracks:
+    name = t["thumbnail"]
+    assert name == f"face-{t['id']}.jpg", name
+    assert name in json.load(open(sys.argv[1]))["artifacts"]["faces"], name
+    wh = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                         "stream=codec_name,width,height", "-of", "csv=p=0",
+                         os.path.join(out, name)], capture_output=True, text=True, check=True)
+    codec, w, h = wh.stdout.strip().split(",")
+    assert codec == "mjpeg" and 0 < int(w) <= 160 and 0 < int(h) <= 160, (name, wh.stdout)
+    # The face is the crop's subject: about the box's size grown by 30%, in
+    # display pixels, shrunk to 160 px at most.
+    bw = max(b["w"] for b in t["boxes"]) * faces["width"] * 1.3
+    assert int(w) >= min(bw, 160) * 0.5, (name, w, bw)
+print(f"ok: {len(tracks)} face thumbnails, e.g. {tracks[0]['thumbnail']} {w}x{h}")
+for p in ppl["people"]:
+    rep = next(t for t in tracks if t["id"] == p["representative_track"])
+    assert p["thumbnail"] == rep["thumbnail"] and os.path.isfile(os.path.join(out, p["thumbnail"])), p
+print(f"ok: people thumbnails {[p['thumbnail'] for p in ppl['people']]}")
 EOF
 echo "PASS"
