@@ -26,8 +26,8 @@
  * - Thumbnails, decode-once: each track keeps one small picture, the crop
  *   (box grown by 30%, at most THUMB_SIDE px) of the sample where its score
  *   x box area was best so far, cut from a 1280 px RGB view (the one
- *   embeddings use, so often already converted). At most THUMB_TRACKS
- *   tracks hold one at a time (~40 KB each): when the pool is full a track
+ *   embeddings use, so often already converted). At most thumbnail_tracks
+ *   (200) tracks hold one at a time (~40 KB each): when the pool is full a track
  *   takes the place of the holder with the fewest samples, if it has more,
  *   so the longest tracks end up with pictures and the rest get null (and
  *   a warning). finish() writes face-<id>.jpg when the run has an output
@@ -48,7 +48,6 @@
 
 #define FACES_MAX 100
 #define THUMB_SIDE 160    /* longest side of a track's thumbnail, px */
-#define THUMB_TRACKS 200  /* most tracks holding a thumbnail at once */
 #define THUMB_GROW 1.3f   /* the crop around a face box, so hair and chin show */
 #define PATCH 16 /* side of the grey thumbnail compared between samples */
 
@@ -86,8 +85,8 @@ struct faces {
   struct ftrack *t;
   size_t nt, capt;
   int thumbs;              /* thumbnails wanted */
-  int thumb_ids[THUMB_TRACKS]; /* tracks holding a picture */
-  int nthumb;
+  int *thumb_ids;          /* tracks holding a picture, at most max_thumbs */
+  int nthumb, max_thumbs;
 };
 
 static const struct vd_param_def faces_params[] = {
@@ -112,6 +111,9 @@ static const struct vd_param_def faces_params[] = {
     {"thumbnails", VD_PARAM_BOOL, "true", 1, 0, NULL,
      "write face-<track id>.jpg per track (when the run has an output folder): the face at its "
      "best-scored, largest sighting, at most 160 px"},
+    {"thumbnail_tracks", VD_PARAM_INT, "200", 1, 10000, NULL,
+     "most tracks that keep a thumbnail (~40 KB of memory each during the run); when more "
+     "appear, the longest keep theirs and the others get null"},
     {"annotate", VD_PARAM_BOOL, "true", 1, 0, NULL,
      "write faces.mp4 (when the run has an output folder): the video with every face circled and "
      "labelled with its track and emotion, H.264, audio copied"},
@@ -154,6 +156,8 @@ static int faces_init(struct vd_actx *c) {
   s->trk = vd_facetracker_new((float)vd_actx_num(c, "track_iou"), vd_actx_num(c, "track_gap"));
   s->fps = vd_actx_num(c, "fps");
   s->thumbs = vd_actx_bool(c, "thumbnails");
+  s->max_thumbs = (int)vd_actx_int(c, "thumbnail_tracks");
+  s->thumb_ids = vd_xcalloc((size_t)s->max_thumbs, sizeof(int));
   s->frames = json_array();
   return vd_actx_want_video(c, &(struct vd_video_want){.fps = s->fps,
                                                        .max_side = vd_facedet_input_size(s->det),
@@ -294,7 +298,7 @@ static int thumb_slot(struct faces *s, int id) {
     if (weakest < 0 || s->t[s->thumb_ids[k]].n < s->t[s->thumb_ids[weakest]].n)
       weakest = k;
   }
-  if (s->nthumb < THUMB_TRACKS) {
+  if (s->nthumb < s->max_thumbs) {
     s->thumb_ids[s->nthumb] = id;
     return s->nthumb++;
   }
@@ -410,7 +414,7 @@ static char *thumb_write(struct vd_actx *c, struct ftrack *t, int id) {
     vd_err_clear(&e);
     vd_picture_view(&t->thumb, &v);
     if (vd_jpeg_write(path, &v, 0, &e) < 0) {
-      vd_actx_warn(c, "faces: %s", vd_err_msg(&e, e.code));
+      vd_actx_warn(c, "%s", vd_err_msg(&e, e.code));
       free(path);
       path = NULL;
     }
@@ -466,9 +470,9 @@ static int faces_finish(struct vd_actx *c, json_t **result) {
     }
     json_array_append_new(tracks, tj);
   }
-  if (unthumbed && s->nt > THUMB_TRACKS)
-    vd_actx_warn(c, "faces: %zu of %zu tracks have no thumbnail (pictures are kept for the %d "
-                 "longest tracks at most)", unthumbed, s->nt, THUMB_TRACKS);
+  if (unthumbed && s->nt > (size_t)s->max_thumbs)
+    vd_actx_warn(c, "%zu of %zu tracks have no thumbnail (pictures are kept for the %d "
+                 "longest tracks at most, thumbnail_tracks)", unthumbed, s->nt, s->max_thumbs);
   *result = json_pack("{s:s,s:f,s:i,s:i,s:I,s:I,s:I,s:o,s:O}", "model", "blazeface", "fps", s->fps,
                       "width", mi->display_width, "height", mi->display_height, "sampled_frames",
                       (json_int_t)s->sampled, "frames_with_faces", (json_int_t)s->with_faces,
@@ -516,6 +520,7 @@ static void faces_uninit(struct vd_actx *c) {
   vd_faceemb_free(s->embm);
   free(s->emb_tmp);
   free(s->t);
+  free(s->thumb_ids);
   json_decref(s->frames);
 }
 

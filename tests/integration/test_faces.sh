@@ -4,7 +4,8 @@
 # face, all in one track, with time ranges covering the clip, an expression
 # per box and a 1024-d unit embedding; two different speakers' embeddings
 # are far apart. Without an output folder no thumbnails are written and
-# each track's thumbnail is null. Without the models the run must fail with a message that
+# each track's thumbnail is null; thumbnail_tracks caps the tracks that keep
+# one. Without the models the run must fail with a message that
 # says how to install them, and exit non-zero.
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
@@ -64,4 +65,30 @@ cos = sum(a * b for a, b in zip(*embs))
 assert cos < 0.6, f"two different speakers have embedding cosine {cos:.3f}"
 print(f"ok: the two speakers' embeddings: cosine {cos:.3f}")
 EOF
+
+# The thumbnail cap: 6 s of a film clip (5 tracks, 17, 9 and 1+1+1 samples)
+# with thumbnail_tracks=2 keeps pictures for the 2 longest tracks only, says
+# so in a warning, and writes no file for the others.
+tos=$data/tos_clip01_640x360.mp4
+if [[ -f $tos ]] && command -v ffmpeg >/dev/null; then
+  ffmpeg -v error -nostdin -i "$tos" -t 6 -c copy "$tmp/tos6.mp4" || { echo "FAIL: ffmpeg cut"; exit 1; }
+  timeout 120 "$VIDAN" analyze "$tmp/tos6.mp4" --analyses faces -o "$tmp/cap" --param faces.annotate=false \
+    --param faces.emotions=false --param faces.thumbnail_tracks=2 >"$tmp/cap.json" 2>/dev/null ||
+    { echo "FAIL: vidan analyze (cap) exited $?"; exit 1; }
+  python3 - "$tmp/cap.json" "$tmp/cap" <<'EOF' || exit 1
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+tracks = r["results"]["faces"]["tracks"]
+kept = [t for t in tracks if t["thumbnail"]]
+lost = [t for t in tracks if not t["thumbnail"]]
+assert len(tracks) > 2 and len(kept) == 2, [(t["id"], t["frames"], t["thumbnail"]) for t in tracks]
+assert min(t["frames"] for t in kept) >= max(t["frames"] for t in lost), tracks
+files = sorted(f for f in os.listdir(sys.argv[2]) if f.startswith("face-"))
+assert files == sorted(t["thumbnail"] for t in kept), files
+assert any("no thumbnail" in w and "2 longest" in w for w in r["warnings"]), r["warnings"]
+print(f"ok: cap 2 of {len(tracks)} tracks: {files}, warned")
+EOF
+else
+  echo "note: $tos absent, thumbnail cap not checked"
+fi
 echo "PASS"
