@@ -75,7 +75,7 @@ static int probe_finish(struct vd_actx *c, json_t **result) {
   return 0;
 }
 
-static const struct vd_param_def probe_params[] = {{NULL}};
+static const struct vd_param_def probe_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 const struct vd_analysis_def vd_analysis_probe = {
     .name = "probe",

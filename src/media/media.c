@@ -48,7 +48,8 @@ static _Thread_local char *log_capture;
 static _Thread_local int log_capture_level; /* severity held; keep the most severe, first */
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 
-static void log_cb(void *avcl, int level, const char *fmt, va_list vl) {
+__attribute__((format(printf, 3, 0))) static void log_cb(void *avcl, int level, const char *fmt,
+                                                        va_list vl) {
   if (log_capture && level <= AV_LOG_WARNING && level < log_capture_level) {
     va_list copy;
     va_copy(copy, vl);
@@ -172,6 +173,13 @@ static int check_limits(struct vd_media *m, const char *path, struct vd_err *err
                       f->nb_streams, l->max_streams);
   for (unsigned i = 0; i < f->nb_streams; i++) {
     const AVCodecParameters *p = f->streams[i]->codecpar;
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO &&
+        (p->sample_rate < 0 || p->sample_rate > 768000 || p->ch_layout.nb_channels > 64))
+      /* A resampler sized by a lying header would allocate gigabytes. */
+      return vd_err_set(err, VD_ERR_LIMIT,
+                        "%s: audio stream %u declares %d Hz and %d channels, beyond the limits "
+                        "of 768000 Hz and 64 channels",
+                        path, i, p->sample_rate, p->ch_layout.nb_channels);
     if (p->codec_type != AVMEDIA_TYPE_VIDEO)
       continue;
     if (p->width < 0 || p->height < 0)

@@ -329,6 +329,17 @@ static void conv_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in
     return;
   }
   j.kdim = fs->dim[0] * fs->dim[1] * fs->dim[2];
+  if (j.kdim == 0 || j.g.oh == 0 || j.g.ow == 0) {
+    /* Degenerate shapes (only a hostile model file has them): there are no
+     * products to sum and no scratch was planned, so the output is the bias
+     * through the activation. */
+    int64_t rows = xs->dim[0] * j.g.oh * j.g.ow, co = fs->dim[3];
+    if (rows > 0 && co > 0) {
+      memset(out->data, 0, (size_t)(rows * co) * sizeof(float));
+      bias_act((float *)out->data, rows, co, n->a.bias ? in[2].data : NULL, n->a.act, n->a.alpha);
+    }
+    return;
+  }
   j.rows = conv_rows_per_task(j.g.ow);
   if (j.rows > j.g.oh)
     j.rows = j.g.oh;

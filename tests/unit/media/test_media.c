@@ -291,6 +291,18 @@ static void test_bad_inputs(void **state) {
   vd_err_clear(&e);
   assert_int_equal(vd_media_open(&m, clip(), &lim, &e), VD_ERR_LIMIT);
   assert_non_null(strstr(e.msg, "320x240"));
+  /* A WAV header declaring 1.76 GHz: refused before any resampler exists. */
+  const char *wav = vd_test_path("fast.wav");
+  assert_int_equal(vd_test_ffmpeg("-f lavfi -i sine=duration=0.1 %s", wav), 0);
+  f = fopen(wav, "r+b");
+  fseek(f, 24, SEEK_SET);
+  static const uint8_t rate[4] = {0x40, 0x00, 0x00, 0x69}; /* 0x69000040 Hz */
+  fwrite(rate, 1, 4, f);
+  fclose(f);
+  vd_err_clear(&e);
+  assert_int_equal(vd_media_open(&m, wav, NULL, &e), VD_ERR_LIMIT);
+  assert_non_null(strstr(e.msg, "Hz"));
+
   vd_media_limits_default(&lim);
   lim.max_duration = 1;
   vd_err_clear(&e);
