@@ -94,16 +94,23 @@ void vd__api_files_thumbnail(struct vd_http_req *r, void *app) {
   struct vd_job_rec *jobs = NULL;
   size_t n = 0;
   char blob[65] = "";
+  int rank = 0; /* 2: a scene thumbnail (a whole frame), 1: any picture (a face crop) */
   if (load(a, r, &f) < 0)
     return;
   if (vd_store_job_list(a->o.store, f.id, VD_JOB_SUCCEEDED, NULL, 0, 20, &jobs, &n, NULL) == 0) {
     for (size_t i = 0; i < n; i++) {
       struct vd_artifact_rec *arts = NULL;
       size_t na = 0;
-      if (!blob[0] && vd_store_job_artifacts(a->o.store, jobs[i].id, &arts, &na, NULL) == 0)
-        for (size_t k = 0; k < na; k++)
-          if (!blob[0] && !strcmp(vd__api_ctype(arts[k].name), "image/jpeg"))
+      if (rank < 2 && vd_store_job_artifacts(a->o.store, jobs[i].id, &arts, &na, NULL) == 0)
+        for (size_t k = 0; k < na; k++) {
+          if (strcmp(vd__api_ctype(arts[k].name), "image/jpeg"))
+            continue;
+          int rk = !strncmp(arts[k].name, "scene-", 6) ? 2 : 1;
+          if (rk > rank) {
+            rank = rk;
             memcpy(blob, arts[k].blob, 65);
+          }
+        }
       for (size_t k = 0; k < na; k++)
         vd_artifact_rec_fini(&arts[k]);
       free(arts);
@@ -111,7 +118,7 @@ void vd__api_files_thumbnail(struct vd_http_req *r, void *app) {
     }
     free(jobs);
   }
-  if (blob[0]) {
+  if (rank > 0) {
     char *path = vd_blob_path(a->o.blobs, blob);
     vd_http_file(r, path, "image/jpeg", NULL);
     free(path);
