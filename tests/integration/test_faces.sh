@@ -67,13 +67,13 @@ print(f"ok: the two speakers' embeddings: cosine {cos:.3f}")
 EOF
 
 # The thumbnail cap: 6 s of a film clip (5 tracks, 17, 9 and 1+1+1 samples)
-# with thumbnail_tracks=2 keeps pictures for the 2 longest tracks only, says
+# with thumbnail_tracks=1 keeps a picture for the longest track only, says
 # so in a warning, and writes no file for the others.
 tos=$data/tos_clip01_640x360.mp4
 if [[ -f $tos ]] && command -v ffmpeg >/dev/null; then
   ffmpeg -v error -nostdin -i "$tos" -t 6 -c copy "$tmp/tos6.mp4" || { echo "FAIL: ffmpeg cut"; exit 1; }
   timeout 120 "$VIDAN" analyze "$tmp/tos6.mp4" --analyses faces -o "$tmp/cap" --param faces.annotate=false \
-    --param faces.emotions=false --param faces.thumbnail_tracks=2 >"$tmp/cap.json" 2>/dev/null ||
+    --param faces.emotions=false --param faces.thumbnail_tracks=1 >"$tmp/cap.json" 2>/dev/null ||
     { echo "FAIL: vidan analyze (cap) exited $?"; exit 1; }
   python3 - "$tmp/cap.json" "$tmp/cap" <<'EOF' || exit 1
 import json, os, sys
@@ -81,12 +81,12 @@ r = json.load(open(sys.argv[1]))
 tracks = r["results"]["faces"]["tracks"]
 kept = [t for t in tracks if t["thumbnail"]]
 lost = [t for t in tracks if not t["thumbnail"]]
-assert len(tracks) > 2 and len(kept) == 2, [(t["id"], t["frames"], t["thumbnail"]) for t in tracks]
+assert len(tracks) > 1 and len(kept) == 1, [(t["id"], t["frames"], t["thumbnail"]) for t in tracks]
 assert min(t["frames"] for t in kept) >= max(t["frames"] for t in lost), tracks
 files = sorted(f for f in os.listdir(sys.argv[2]) if f.startswith("face-"))
 assert files == sorted(t["thumbnail"] for t in kept), files
-assert any("no thumbnail" in w and "2 longest" in w for w in r["warnings"]), r["warnings"]
-print(f"ok: cap 2 of {len(tracks)} tracks: {files}, warned")
+assert any("no thumbnail" in w and "1 longest" in w for w in r["warnings"]), r["warnings"]
+print(f"ok: cap 1 of {len(tracks)} tracks: {files}, warned")
 EOF
 else
   echo "note: $tos absent, thumbnail cap not checked"
