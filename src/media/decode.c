@@ -180,11 +180,25 @@ static int deliver_audio(struct pass *p, AVFrame *f, int flush) {
   AVStream *st = m->fmt->streams[m->ast];
   for (int i = 0; i < m->na; i++) {
     struct asub *s = &m->asubs[i];
+    /* A stream whose frames change rate, format or layout mid-way would feed
+     * swresample planes it does not expect: rebuild it for the new input
+     * (the few samples it held back are dropped, with a warning). */
+    if (s->swr && !flush &&
+        (f->sample_rate != s->in_rate || f->format != s->in_fmt ||
+         av_channel_layout_compare(&f->ch_layout, &s->in_layout))) {
+      vd__media_warn(m, "audio changes format at %.3f s (%d Hz, %d channels); resampler rebuilt",
+                     s->t0 + (double)s->emitted / s->out_rate, f->sample_rate,
+                     f->ch_layout.nb_channels);
+      swr_free(&s->swr);
+    }
     if (!s->swr) {
       if (flush)
         continue;
+      if (f->sample_rate <= 0 || f->ch_layout.nb_channels <= 0)
+        continue; /* nothing a resampler could take; the decoder warned */
       AVChannelLayout out_layout;
-      s->out_rate = s->w.sample_rate > 0 ? s->w.sample_rate : f->sample_rate;
+      if (!s->out_rate) /* fixed for the run: chunk times count in it */
+        s->out_rate = s->w.sample_rate > 0 ? s->w.sample_rate : f->sample_rate;
       if (s->w.mono)
         av_channel_layout_default(&out_layout, 1);
       else if (av_channel_layout_copy(&out_layout, &f->ch_layout) < 0)
@@ -196,6 +210,11 @@ static int deliver_audio(struct pass *p, AVFrame *f, int flush) {
       if (r < 0 || swr_init(s->swr) < 0)
         return vd_err_set(p->err, VD_ERR_UNSUPPORTED, "cannot resample audio (%d Hz, %d ch)",
                           f->sample_rate, f->ch_layout.nb_channels);
+      s->in_rate = f->sample_rate;
+      s->in_fmt = f->format;
+      av_channel_layout_uninit(&s->in_layout);
+      if (av_channel_layout_copy(&s->in_layout, &f->ch_layout) < 0)
+        return VD_ERR_INTERNAL;
     }
     if (!s->started && !flush) {
       double t = frame_time(p, st, f);

@@ -386,6 +386,7 @@ void vd_media_free(struct vd_media *m) {
     return;
   for (int i = 0; i < m->na; i++) {
     swr_free(&m->asubs[i].swr);
+    av_channel_layout_uninit(&m->asubs[i].in_layout);
     av_free(m->asubs[i].buf);
   }
   vd__views_free(m);

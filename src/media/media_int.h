@@ -30,6 +30,8 @@ struct asub {
   vd_audio_fn fn;
   void *opaque;
   SwrContext *swr;
+  int in_rate, in_fmt;        /* what swr was built for: a stream may change */
+  AVChannelLayout in_layout;  /* its layout mid-way (mp2 mono/stereo frames) */
   int out_rate, out_ch;
   float *buf;      /* interleaved output scratch */
   int buf_samples; /* capacity per channel */
