@@ -89,39 +89,39 @@ static void rotate_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, int
  * point weights and one rounding at the end. No area averaging: that is
  * what OpenCV does and what the scene thresholds assume.
  */
-static void cv_linear_resize(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst, int dls,
-                             int dw, int dh, int bpp) {
-  double fx = (double)sw / dw, fy = (double)sh / dh;
+/* One OpenCV INTER_LINEAR tap along an axis of `n` source samples shrunk
+ * by `scale`: the two source indices and the 11-bit weight of the second. */
+struct cv_tap {
+  int i0, i1, w1;
+};
+
+static struct cv_tap cv_tap_at(int d, double scale, int n) {
+  double f = (d + 0.5) * scale - 0.5;
+  int i0 = (int)floor(f);
+  double a = f - i0;
+  if (i0 < 0) {
+    i0 = 0;
+    a = 0;
+  }
+  if (i0 >= n - 1) {
+    i0 = n - 1;
+    a = 0;
+  }
+  return (struct cv_tap){i0, i0 + 1 < n ? i0 + 1 : i0, (int)lrint(a * 2048)};
+}
+
+/* `xt` holds dw column taps, computed once per view (cv_taps_fill), since
+ * they are the same for every row of every frame. */
+static void cv_linear_resize(const uint8_t *src, int sls, int sh, uint8_t *dst, int dls, int dw,
+                             int dh, int bpp, const struct cv_tap *xt) {
+  double fy = (double)sh / dh;
   for (int y = 0; y < dh; y++) {
-    double syf = (y + 0.5) * fy - 0.5;
-    int y0 = (int)floor(syf);
-    double b = syf - y0;
-    if (y0 < 0) {
-      y0 = 0;
-      b = 0;
-    }
-    if (y0 >= sh - 1) {
-      y0 = sh - 1;
-      b = 0;
-    }
-    int y1 = y0 + 1 < sh ? y0 + 1 : y0;
-    int wb = (int)lrint(b * 2048), wa = 2048 - wb;
-    const uint8_t *r0 = src + (size_t)y0 * sls, *r1 = src + (size_t)y1 * sls;
+    struct cv_tap ty = cv_tap_at(y, fy, sh);
+    int wb = ty.w1, wa = 2048 - wb;
+    const uint8_t *r0 = src + (size_t)ty.i0 * sls, *r1 = src + (size_t)ty.i1 * sls;
     uint8_t *out = dst + (size_t)y * dls;
     for (int x = 0; x < dw; x++) {
-      double sxf = (x + 0.5) * fx - 0.5;
-      int x0 = (int)floor(sxf);
-      double a = sxf - x0;
-      if (x0 < 0) {
-        x0 = 0;
-        a = 0;
-      }
-      if (x0 >= sw - 1) {
-        x0 = sw - 1;
-        a = 0;
-      }
-      int x1 = x0 + 1 < sw ? x0 + 1 : x0;
-      int w1 = (int)lrint(a * 2048), w0 = 2048 - w1;
+      int x0 = xt[x].i0, x1 = xt[x].i1, w1 = xt[x].w1, w0 = 2048 - w1;
       for (int k = 0; k < bpp; k++) {
         int p00 = r0[x0 * bpp + k], p01 = r0[x1 * bpp + k];
         int p10 = r1[x0 * bpp + k], p11 = r1[x1 * bpp + k];
@@ -199,6 +199,7 @@ static void view_release(struct view *v) {
   sws_freeContext(v->sws);
   v->sws = NULL;
   av_freep(&v->full);
+  av_freep(&v->xtaps);
   av_freep(&v->a[0]);
   av_freep(&v->b[0]);
 }
@@ -229,8 +230,11 @@ static int view_prepare(struct view *v, const AVFrame *src) {
     /* swscale's SIMD writers store whole vectors, past the last pixel of
      * a row: one spare row keeps the last row's overshoot in the buffer. */
     v->full = av_malloc((size_t)v->full_ls * (src->height + 1));
-    if (!v->full)
+    v->xtaps = av_malloc_array((size_t)pw, sizeof(*v->xtaps));
+    if (!v->full || !v->xtaps)
       return VD_ERR_INTERNAL;
+    for (int x = 0; x < pw; x++)
+      v->xtaps[x] = cv_tap_at(x, (double)src->width / pw, src->width);
   } else {
     v->sws = sws_getContext(src->width, src->height, src->format, pw, ph, df, flags, NULL, NULL, NULL);
   }
@@ -255,8 +259,8 @@ static void view_convert(struct view *v, const AVFrame *src) {
     uint8_t *d[4] = {v->full};
     int l[4] = {v->full_ls};
     sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, d, l);
-    cv_linear_resize(v->full, v->full_ls, src->width, src->height, v->a[0], v->als[0], pw, ph,
-                     vd_pix_bpp(v->fmt));
+    cv_linear_resize(v->full, v->full_ls, src->height, v->a[0], v->als[0], pw, ph,
+                     vd_pix_bpp(v->fmt), v->xtaps);
   } else {
     sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, v->a, v->als);
   }

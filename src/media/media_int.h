@@ -40,6 +40,8 @@ struct asub {
   int started;
 };
 
+struct cv_tap;
+
 /* One cached conversion target: (w, h, fmt, rotation) of the displayed frame. */
 struct view {
   int w, h;          /* output size (after rotation) */
@@ -49,6 +51,7 @@ struct view {
   struct SwsContext *sws;
   uint8_t *full;     /* cv: full-size converted picture */
   int full_ls;
+  struct cv_tap *xtaps; /* cv: per output column, source columns and weight */
   int src_w, src_h, src_fmt; /* what sws was built for */
   uint8_t *a[4];     /* sws output (pre-rotation geometry) */
   int als[4];
