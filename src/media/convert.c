@@ -177,17 +177,17 @@ void vd_video_want_size(const struct vd_video_want *w, int src_w, int src_h, int
 }
 
 /* Source geometry as the view sees it: coded, or displayed (SAR + rotation). */
-static void view_geometry(struct vd_media *m, const AVFrame *src, const struct vd_video_want *w,
-                          int *gw, int *gh, int *rot) {
+static void view_geometry(const struct vd__fsrc *fs, const struct vd_video_want *w, int *gw,
+                          int *gh, int *rot) {
+  const AVFrame *src = fs->src;
   *rot = 0;
   *gw = src->width;
   *gh = src->height;
-  if (w->no_rotate || m->vst < 0)
+  if (w->no_rotate)
     return;
-  const struct vd_stream_info *si = &m->info.streams[m->vst];
-  if (si->sar_num > 0 && si->sar_den > 0 && si->sar_num != si->sar_den)
-    *gw = clamp_dim(lround((double)src->width * si->sar_num / si->sar_den));
-  *rot = si->rotation;
+  if (fs->sar_num > 0 && fs->sar_den > 0 && fs->sar_num != fs->sar_den)
+    *gw = clamp_dim(lround((double)src->width * fs->sar_num / fs->sar_den));
+  *rot = fs->rot;
   if (*rot == 90 || *rot == 270) {
     int t = *gw;
     *gw = *gh;
@@ -204,10 +204,10 @@ static void view_release(struct view *v) {
   av_freep(&v->b[0]);
 }
 
-void vd__views_free(struct vd_media *m) {
-  for (int i = 0; i < m->nviews; i++)
-    view_release(&m->views[i]);
-  m->nviews = 0;
+void vd__views_free(struct vd__views *vc) {
+  for (int i = 0; i < vc->n; i++)
+    view_release(&vc->v[i]);
+  vc->n = 0;
 }
 
 /* (Re)builds the scaler and buffers when the source geometry changes. */
@@ -278,26 +278,27 @@ static void view_convert(struct view *v, const AVFrame *src) {
     bgr_to_hsv(v->rot ? v->b[0] : v->a[0], v->rot ? v->bls[0] : v->als[0], v->w, v->h);
 }
 
-int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
-                 struct vd_frame *out) {
+int vd__view_get(const struct vd__fsrc *fs, const struct vd_video_want *w, struct vd_frame *out) {
+  AVFrame *src = fs->src;
   if ((unsigned)w->fmt >= VD_PIX_COUNT || (w->cv_resize && !vd_pix_bpp(w->fmt)))
     return VD_ERR_INVALID;
   int cv = !!w->cv_resize;
   int gw, gh, rot, ow, oh;
-  view_geometry(m, src, w, &gw, &gh, &rot);
+  view_geometry(fs, w, &gw, &gh, &rot);
   vd_video_want_size(w, gw, gh, &ow, &oh);
   struct view *v = NULL;
-  for (int i = 0; i < m->nviews; i++) {
-    struct view *c = &m->views[i];
+  struct vd__views *vc = fs->vc;
+  for (int i = 0; i < vc->n; i++) {
+    struct view *c = &vc->v[i];
     if (c->w == ow && c->h == oh && c->fmt == w->fmt && c->rot == rot && c->cv == cv) {
       v = c;
       break;
     }
   }
   if (!v) {
-    if (m->nviews >= VD_MAX_VIEWS)
+    if (vc->n >= VD_MAX_VIEWS)
       return VD_ERR_LIMIT;
-    v = &m->views[m->nviews++];
+    v = &vc->v[vc->n++];
     memset(v, 0, sizeof(*v));
     v->w = ow;
     v->h = oh;
@@ -309,9 +310,9 @@ int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct 
   int ret = view_prepare(v, src);
   if (ret < 0)
     return ret;
-  if (v->serial != serial) {
+  if (v->serial != fs->serial) {
     view_convert(v, src);
-    v->serial = serial;
+    v->serial = fs->serial;
   }
   out->width = ow;
   out->height = oh;
@@ -328,5 +329,5 @@ int vd_frame_view(const struct vd_frame *f, const struct vd_video_want *w, struc
   if (!fs)
     return VD_ERR_INVALID;
   *out = *f;
-  return vd__view_get(fs->m, fs->src, fs->serial, w, out);
+  return vd__view_get(fs, w, out);
 }

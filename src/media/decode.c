@@ -142,7 +142,9 @@ static int deliver_video(struct pass *p, AVFrame *f) {
   if (t + dur > m->decoded_until)
     m->decoded_until = t + dur;
 
-  struct vd__fsrc fs = {.m = m, .src = f, .serial = p->serial++};
+  const struct vd_stream_info *si = &m->info.streams[m->vst];
+  struct vd__fsrc fs = {.vc = &m->views, .src = f, .serial = p->serial++, .sar_num = si->sar_num,
+                        .sar_den = si->sar_den, .rot = si->rotation};
   struct vd_frame base = {.index = m->decoded, .time = t, .duration = dur, .priv = &fs};
 #if LIBAVUTIL_VERSION_MAJOR < 58 || (LIBAVUTIL_VERSION_MAJOR == 58 && LIBAVUTIL_VERSION_MINOR < 7)
   base.key = f->key_frame;
@@ -164,8 +166,8 @@ static int deliver_video(struct pass *p, AVFrame *f) {
       if (s->next_t <= t)
         s->next_t = floor(t / step + 1) * step;
     }
-    struct vd_frame out;
-    int ret = vd_frame_view(&base, &s->w, &out);
+    struct vd_frame out = base;
+    int ret = s->w.no_convert ? 0 : vd_frame_view(&base, &s->w, &out);
     if (ret < 0)
       return vd_err_set(p->err, ret, "cannot convert frame %lld to %s", (long long)base.index,
                         vd_pix_name(s->w.fmt));

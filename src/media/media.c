@@ -389,7 +389,7 @@ void vd_media_free(struct vd_media *m) {
     av_channel_layout_uninit(&m->asubs[i].in_layout);
     av_free(m->asubs[i].buf);
   }
-  vd__views_free(m);
+  vd__views_free(&m->views);
   avformat_close_input(&m->fmt);
   free(m->info.streams);
   for (int i = 0; i < m->nwarn; i++)

@@ -16,6 +16,8 @@
  * - A subscriber may ask the same frame for another view from inside its
  *   callback (vd_frame_view), e.g. a small JPEG-ready picture for a
  *   thumbnail. That goes through the same cache.
+ * - A subscriber may also keep the frame past its callback (vd_frame_hold)
+ *   and convert it later on its own thread, through its own vd_viewer.
  * - Threads: FFmpeg frame+slice threading on all cores. Callbacks run on the
  *   thread that called vd_media_run(), one at a time, in presentation order.
  * - Timestamps: best-effort PTS, in seconds relative to the container's start
@@ -28,7 +30,8 @@
  *
  * Ownership: arguments are borrowed; vd_media_open() hands the caller a
  * handle to release with vd_media_free() (NULL is fine). Frames passed to
- * callbacks are borrowed and valid only during the callback.
+ * callbacks are borrowed and valid only during the callback (vd_frame_hold
+ * keeps one longer).
  * Threading: one vd_media is used by one thread at a time; distinct handles
  * are independent. vd_media_cancel() may be called from any thread.
  */
@@ -129,6 +132,10 @@ struct vd_video_want {
                          sampling, 11-bit fixed point). Costs a full-size
                          colour conversion per frame; gives PySceneDetect's
                          exact pixels, which its thresholds were tuned on */
+  int no_convert;     /* 1 = the callback gets the frame's timing only (data
+                         NULL, size 0): for a subscriber that vd_frame_hold()s
+                         it and converts it on its own thread, so the decode
+                         thread does no conversion for it */
 };
 
 struct vd_frame {
@@ -178,6 +185,31 @@ int vd_media_want_audio(struct vd_media *m, const struct vd_audio_want *w, vd_au
  */
 int vd_frame_view(const struct vd_frame *f, const struct vd_video_want *w,
                   struct vd_frame *out) VD_WUR;
+
+/*
+ * Keeping a frame past its callback, so that heavy per-frame work (neural
+ * networks) can run on another thread while decoding goes on.
+ * - vd_frame_hold() takes a reference on the decoded picture behind `f`
+ *   (no pixel copy: the decoder draws its next pictures in fresh buffers),
+ *   with its timing and display geometry. Call it inside the callback.
+ * - A vd_viewer is one thread's conversion state (scalers and buffers, one
+ *   per distinct view, like the decode pass's own cache). vd_viewer_frame()
+ *   converts a held picture as `w` asks and fills `out` like a callback's
+ *   frame: vd_frame_view(out, ...) works on it, through the same viewer.
+ * Ownership: the caller frees what vd_frame_hold and vd_viewer_new return.
+ * `out` and its views are valid until the next vd_viewer_frame() on that
+ * viewer, or until the held frame is freed, whichever comes first.
+ * Threading: a held frame may be handed to another thread; a viewer is
+ * used by one thread at a time.
+ */
+struct vd_held;
+struct vd_viewer;
+int vd_frame_hold(const struct vd_frame *f, struct vd_held **out) VD_WUR;
+void vd_held_free(struct vd_held *h);
+struct vd_viewer *vd_viewer_new(void);
+void vd_viewer_free(struct vd_viewer *v);
+int vd_viewer_frame(struct vd_viewer *v, const struct vd_held *h, const struct vd_video_want *w,
+                    struct vd_frame *out) VD_WUR;
 
 /* Resolves w's output size for a source of (src_w, src_h) after rotation. */
 void vd_video_want_size(const struct vd_video_want *w, int src_w, int src_h, int *ow, int *oh);

@@ -60,6 +60,13 @@ struct view {
   int64_t serial;    /* decoded-frame serial the buffers hold, -1 = none */
 };
 
+/* A set of cached views: one per distinct request, for the frames of one
+ * thread (the decode pass has one; each vd_viewer has its own). */
+struct vd__views {
+  struct view v[VD_MAX_VIEWS];
+  int n;
+};
+
 struct vd_media {
   AVFormatContext *fmt;
   struct vd_media_info info;
@@ -69,8 +76,7 @@ struct vd_media {
   int nv;
   struct asub asubs[VD_MAX_ASUBS];
   int na;
-  struct view views[VD_MAX_VIEWS];
-  int nviews;
+  struct vd__views views; /* the decode thread's */
   atomic_int cancel;
   char *warnings[VD_MAX_WARNINGS];
   int nwarn;             /* stored warnings */
@@ -81,11 +87,14 @@ struct vd_media {
   int ran;
 };
 
-/* Frame-private handle behind vd_frame.priv. */
+/* Frame-private handle behind vd_frame.priv: the decoded picture, the
+ * cache its views go through, and the stream geometry views apply. */
 struct vd__fsrc {
-  struct vd_media *m;
+  struct vd__views *vc;
   AVFrame *src;
-  int64_t serial;
+  int64_t serial;     /* unique per picture within `vc` */
+  int sar_num, sar_den; /* 0/0 = square pixels */
+  int rot;            /* clockwise degrees to display upright */
 };
 
 /* decode.c / media.c helpers */
@@ -94,8 +103,7 @@ void vd__media_warn(struct vd_media *m, const char *fmt, ...) __attribute__((for
  * or error line on this thread. */
 void vd__media_log_capture(char *buf);
 /* convert.c */
-int vd__view_get(struct vd_media *m, AVFrame *src, int64_t serial, const struct vd_video_want *w,
-                 struct vd_frame *out);
-void vd__views_free(struct vd_media *m);
+int vd__view_get(const struct vd__fsrc *fs, const struct vd_video_want *w, struct vd_frame *out);
+void vd__views_free(struct vd__views *vc);
 
 #endif
