@@ -12,6 +12,12 @@
  *   the media once, inits each analysis, runs ONE decode pass, and calls
  *   finish() in dependency order, so a post-pass analysis (clips, later
  *   storylines) reads its dependencies' results with vd_actx_dep_result().
+ * - A `threaded` analysis gets its frames on a worker thread of its own:
+ *   the decode thread holds each sampled frame (a reference, no copy) and
+ *   queues it; the worker converts it to what the analysis asked for and
+ *   calls video(). The queue holds VD_RUN_QUEUE frames at most, so memory
+ *   stays bounded and decoding waits when inference falls behind. Frames
+ *   still arrive one at a time, in order.
  * - Progress is a fraction plus a stage message for the whole run; the decode
  *   pass is weighted by how many analyses consume frames. Cancellation is
  *   cooperative: vd_run_cancel() from any thread; long finish() steps poll
@@ -23,6 +29,9 @@
  * parameters belongs to the caller. vd_actx_dep_result() and
  * vd_actx_media_info() return borrowed pointers valid until vd_run_free().
  * Threading: a vd_run is driven by one thread; vd_run_cancel() is any-thread.
+ * Inside a threaded analysis's video(), vd_actx_err() is the analysis's
+ * own until the pass ends, and vd_actx_warn() may be called; progress is
+ * reported by the runner only.
  */
 #ifndef VD_ANALYZE_ANALYZE_H
 #define VD_ANALYZE_ANALYZE_H
@@ -58,6 +67,13 @@ struct vd_analysis_def {
   int no_media;                      /* 1 = reads nothing from the input: a run made
                                         only of such analyses does not open it
                                         (vd_actx_media_info() is then NULL) */
+  int threaded;                      /* 1 = video() runs on a thread of its own,
+                                        fed held frames through a short queue,
+                                        so heavy per-frame work (neural
+                                        networks) overlaps decoding. video()
+                                        may then touch only its own state and
+                                        the vd_actx calls; init() and finish()
+                                        still run on the runner's thread */
   /* Validate, read params, subscribe. Media info is available. */
   int (*init)(struct vd_actx *c);
   /* Frames / audio as subscribed in init. */
@@ -138,6 +154,8 @@ struct vd_run_opts {
   const struct vd_media_limits *limits; /* NULL = defaults */
   vd_run_progress_fn progress;  /* may be NULL; called on the running thread */
   void *progress_opaque;
+  const struct vd_analysis_def *const *extra; /* NULL-terminated analyses this run
+                                   knows besides the registry's (tests); may be NULL */
 };
 
 /* Validates names and params; nothing is opened yet. */

@@ -538,4 +538,5 @@ const struct vd_analysis_def vd_analysis_faces = {
     .audio = NULL,
     .finish = faces_finish,
     .uninit = faces_uninit,
+    .threaded = 1, /* BlazeFace, emotions and embeddings run beside decoding */
 };

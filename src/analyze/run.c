@@ -12,8 +12,13 @@
  *   result set would be mistaken for a complete one.
  * - Cancellation: a flag checked by every frame trampoline, by the media
  *   progress hook, and by long finish() steps through vd_actx_canceled().
+ * - Threaded analyses (def->threaded): see struct worker. A worker is
+ *   started after every init() and stopped (its queue drained) before any
+ *   finish(), so finish() sees all frames and no thread outlives the pass.
+ *   Its first error is kept with its own message and becomes the run's.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +30,27 @@
 #include "core/util.h"
 
 #define VD_MAX_ANALYSES 64
+#define VD_RUN_QUEUE 4 /* frames queued per threaded analysis: enough to ride
+                          out uneven per-frame costs, few enough that memory
+                          stays a handful of decoded pictures */
+
+/* The worker of a threaded analysis and its queue of held frames. The
+ * decode thread pushes (waiting for `room` when full); the worker pops
+ * (waiting for `more`). After an error or a cancel the worker keeps
+ * popping and dropping, so the decode thread never waits forever. */
+struct worker {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t more, room;
+  struct vd_held *q[VD_RUN_QUEUE];
+  int head, count;
+  int eos;                   /* no more frames will come */
+  int ret;                   /* first failure of video(), 0 while fine */
+  struct vd_err err;         /* its message (vd_actx_err while running) */
+  struct vd_video_want want; /* what the analysis subscribed to */
+  struct vd_viewer *viewer;
+  int running;
+};
 
 struct vd_actx {
   struct vd_run *run;
@@ -37,6 +63,7 @@ struct vd_actx {
   int inited;
   int skipped;       /* not applicable to this file (e.g. no video stream) */
   int slot;          /* index among finish-progress slots */
+  struct worker *w;  /* threaded analyses: set when they subscribe */
 };
 
 struct vd_run {
@@ -46,10 +73,12 @@ struct vd_run {
   struct vd_media_limits lim;
   vd_run_progress_fn progress;
   void *progress_opaque;
+  const struct vd_analysis_def *const *extra; /* the opts', during vd_run_new only */
   struct vd_actx ctx[VD_MAX_ANALYSES];
   size_t n;
   struct vd_media *media;
   atomic_int cancel;
+  pthread_mutex_t warn_mu; /* warnings may come from workers */
   json_t *warnings;
   struct vd_err *err;
   int has_pass;
@@ -58,9 +87,16 @@ struct vd_run {
 
 /* ---- planning ----------------------------------------------------------- */
 
+static const struct vd_analysis_def *find_def(const struct vd_run *r, const char *name) {
+  for (const struct vd_analysis_def *const *e = r->extra; e && *e; e++)
+    if (!strcmp((*e)->name, name))
+      return *e;
+  return vd_analysis_find(name);
+}
+
 static int add_with_deps(struct vd_run *r, const char *name, int depth, const char *wanted_by,
                          struct vd_err *err) {
-  const struct vd_analysis_def *def = vd_analysis_find(name);
+  const struct vd_analysis_def *def = find_def(r, name);
   if (!def) {
     char *names = vd_analysis_names();
     int ret = wanted_by ? vd_err_set(err, VD_ERR_INTERNAL, "analysis %s depends on unknown %s",
@@ -90,6 +126,7 @@ static int add_with_deps(struct vd_run *r, const char *name, int depth, const ch
 int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *err) {
   struct vd_run *r = vd_xcalloc(1, sizeof(*r));
   int ret = 0;
+  pthread_mutex_init(&r->warn_mu, NULL);
   *out = NULL;
   if (!o->input || !o->n_analyses) {
     ret = vd_err_set(err, VD_ERR_INVALID, "no input or no analyses given");
@@ -104,6 +141,7 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
     vd_media_limits_default(&r->lim);
   r->progress = o->progress;
   r->progress_opaque = o->progress_opaque;
+  r->extra = o->extra;
   r->warnings = json_array();
   if (o->params && !json_is_object(o->params)) {
     ret = vd_err_set(err, VD_ERR_INVALID, "params must be an object of analysis name -> object");
@@ -131,6 +169,7 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
     c->artifacts = json_array();
     c->slot = (int)i;
   }
+  r->extra = NULL; /* the caller's array: not needed past planning */
   *out = r;
   r = NULL;
 out:
@@ -138,11 +177,15 @@ out:
   return ret;
 }
 
+static void workers_stop(struct vd_run *r);
+
 void vd_run_free(struct vd_run *r) {
   if (!r)
     return;
+  workers_stop(r);
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
+    free(c->w);
     if (c->def->uninit && c->inited)
       c->def->uninit(c);
     free(c->priv);
@@ -152,6 +195,7 @@ void vd_run_free(struct vd_run *r) {
   }
   vd_media_free(r->media);
   json_decref(r->warnings);
+  pthread_mutex_destroy(&r->warn_mu);
   free(r->input);
   free(r->display);
   free(r->outdir);
@@ -197,7 +241,9 @@ const struct vd_media_info *vd_actx_media_info(struct vd_actx *c) {
   return c->run->media ? vd_media_info(c->run->media) : NULL;
 }
 const char *vd_actx_input_path(struct vd_actx *c) { return c->run->input; }
-struct vd_err *vd_actx_err(struct vd_actx *c) { return c->run->err; }
+struct vd_err *vd_actx_err(struct vd_actx *c) {
+  return c->w && c->w->running ? &c->w->err : c->run->err;
+}
 const struct vd_media_limits *vd_actx_limits(struct vd_actx *c) { return &c->run->lim; }
 
 static json_t *param(struct vd_actx *c, const char *name) {
@@ -239,8 +285,10 @@ void vd_actx_warn(struct vd_actx *c, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
+  pthread_mutex_lock(&c->run->warn_mu);
   if (json_array_size(c->run->warnings) < 256)
     json_array_append_new(c->run->warnings, json_sprintf("%s: %s", c->def->name, buf));
+  pthread_mutex_unlock(&c->run->warn_mu);
 }
 
 static int dep_skipped(struct vd_actx *c) {
@@ -275,9 +323,139 @@ static int on_audio(void *opaque, const struct vd_audio_chunk *a) {
   return ret;
 }
 
+/* ---- threaded analyses -------------------------------------------------- */
+
+/* Decode thread: keep the frame and queue it for the worker. */
+static int on_video_held(void *opaque, const struct vd_frame *f) {
+  struct vd_actx *c = opaque;
+  struct worker *w = c->w;
+  if (atomic_load(&c->run->cancel))
+    return VD_ERR_CANCELED;
+  struct vd_held *h;
+  int ret = vd_frame_hold(f, &h);
+  if (ret < 0)
+    return vd_err_set(c->run->err, ret, "%s: cannot keep frame %lld", c->def->name,
+                      (long long)f->index);
+  pthread_mutex_lock(&w->mu);
+  while (w->count == VD_RUN_QUEUE && !w->ret)
+    pthread_cond_wait(&w->room, &w->mu);
+  ret = w->ret;
+  if (!ret) {
+    w->q[(w->head + w->count) % VD_RUN_QUEUE] = h;
+    w->count++;
+    h = NULL;
+    pthread_cond_signal(&w->more);
+  }
+  pthread_mutex_unlock(&w->mu);
+  vd_held_free(h);
+  return ret; /* the worker failed: stop the pass (its message comes at the end) */
+}
+
+static void *worker_main(void *opaque) {
+  struct vd_actx *c = opaque;
+  struct worker *w = c->w;
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    while (!w->count && !w->eos)
+      pthread_cond_wait(&w->more, &w->mu);
+    if (!w->count) {
+      pthread_mutex_unlock(&w->mu);
+      break;
+    }
+    struct vd_held *h = w->q[w->head];
+    w->head = (w->head + 1) % VD_RUN_QUEUE;
+    w->count--;
+    int failed = w->ret;
+    pthread_cond_signal(&w->room);
+    pthread_mutex_unlock(&w->mu);
+    if (!failed && !atomic_load(&c->run->cancel)) {
+      struct vd_frame f;
+      double t0 = vd_now();
+      int ret = vd_viewer_frame(w->viewer, h, &w->want, &f);
+      if (ret < 0)
+        vd_err_set(&w->err, ret, "cannot convert a frame to %s", vd_pix_name(w->want.fmt));
+      else
+        ret = c->def->video(c, &f);
+      c->seconds += vd_now() - t0;
+      if (ret < 0) {
+        pthread_mutex_lock(&w->mu);
+        w->ret = ret;
+        pthread_cond_broadcast(&w->room);
+        pthread_mutex_unlock(&w->mu);
+      }
+    }
+    vd_held_free(h);
+  }
+  return NULL;
+}
+
+static int workers_start(struct vd_run *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    struct worker *w = c->w;
+    if (!w || c->skipped)
+      continue;
+    w->viewer = vd_viewer_new();
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->more, NULL);
+    pthread_cond_init(&w->room, NULL);
+    w->running = 1;
+    if (pthread_create(&w->th, NULL, worker_main, c) != 0) {
+      w->running = 0;
+      vd_viewer_free(w->viewer);
+      w->viewer = NULL;
+      return vd_err_set(r->err, VD_ERR_INTERNAL, "%s: cannot start a thread", c->def->name);
+    }
+  }
+  return 0;
+}
+
+/* Lets each worker finish what is queued, then joins it. Idempotent. */
+static void workers_stop(struct vd_run *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    struct worker *w = r->ctx[i].w;
+    if (!w || !w->running)
+      continue;
+    pthread_mutex_lock(&w->mu);
+    w->eos = 1;
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->running = 0;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->more);
+    pthread_cond_destroy(&w->room);
+    vd_viewer_free(w->viewer);
+    w->viewer = NULL;
+  }
+}
+
+/* The first worker failure, as the run's error; 0 when none failed. */
+static int workers_error(struct vd_run *r, struct vd_err *err) {
+  for (size_t i = 0; i < r->n; i++) {
+    struct vd_actx *c = &r->ctx[i];
+    if (c->w && c->w->ret < 0)
+      return vd_err_set(err, c->w->ret, "%s: %s", c->def->name,
+                        c->w->err.code ? c->w->err.msg : vd_strerror(c->w->ret));
+  }
+  return 0;
+}
+
 int vd_actx_want_video(struct vd_actx *c, const struct vd_video_want *w) {
   VD_ASSERT(c->def->video);
-  int ret = vd_media_want_video(c->run->media, w, on_video, c);
+  int ret;
+  if (c->def->threaded) {
+    VD_ASSERT(!c->w); /* one subscription per threaded analysis */
+    struct vd_video_want lazy = *w;
+    lazy.no_convert = 1;
+    ret = vd_media_want_video(c->run->media, &lazy, on_video_held, c);
+    if (ret == 0) {
+      c->w = vd_xcalloc(1, sizeof(*c->w));
+      c->w->want = *w;
+    }
+  } else {
+    ret = vd_media_want_video(c->run->media, w, on_video, c);
+  }
   if (ret == VD_ERR_NO_STREAM)
     return vd_err_set(c->run->err, ret, "%s needs a video stream, and %s has none", c->def->name,
                       c->run->input);
@@ -384,7 +562,16 @@ static int exec(struct vd_run *r, json_t **result, struct vd_err *err) {
     ret = vd_err_set(err, VD_ERR_NO_STREAM, "%s", first_skip);
     goto out;
   }
-  if (r->media && (ret = vd_media_run(r->media, pass_progress, r, err)) < 0)
+  if ((ret = workers_start(r)) < 0)
+    goto out;
+  if (r->media)
+    ret = vd_media_run(r->media, pass_progress, r, err);
+  workers_stop(r);
+  if (ret != VD_ERR_CANCELED && workers_error(r, err) < 0) {
+    ret = err->code;
+    goto out;
+  }
+  if (ret < 0)
     goto out;
   if (atomic_load(&r->cancel)) {
     ret = vd_err_set(err, VD_ERR_CANCELED, "canceled");
@@ -424,6 +611,7 @@ static int exec(struct vd_run *r, json_t **result, struct vd_err *err) {
                       (json_int_t)(r->media ? vd_media_decoded_frames(r->media) : 0));
   emit(r, 1.0, "done");
 out:
+  workers_stop(r);
   r->err = NULL;
   return ret;
 }
