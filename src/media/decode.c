@@ -49,6 +49,25 @@ int vd_media_want_audio(struct vd_media *m, const struct vd_audio_want *w, vd_au
   return 0;
 }
 
+/*
+ * 1 when every video subscriber samples at most every other frame. Then
+ * frames that no other frame refers to (most B-frames in H.264, HEVC and
+ * MPEG video: half the pictures of a typical x264 encode) need not be
+ * decoded at all, which cuts decoding by about a third. A sampling instant
+ * is then served by the next decoded frame, at most a frame or two later;
+ * its true time is what the subscriber sees.
+ */
+static int sparse_sampling(const struct vd_media *m) {
+  const struct vd_stream_info *si = &m->info.streams[m->vst];
+  double src = si->avg_fps > 0 ? si->avg_fps : si->r_fps, most = 0;
+  for (int i = 0; i < m->nv; i++) {
+    if (m->vsubs[i].w.fps <= 0)
+      return 0; /* someone wants every frame */
+    most = m->vsubs[i].w.fps > most ? m->vsubs[i].w.fps : most;
+  }
+  return m->nv > 0 && src > 0 && 2 * most <= src;
+}
+
 static int open_decoder(struct vd_media *m, int st_index, AVCodecContext **out, struct vd_err *err) {
   AVStream *st = m->fmt->streams[st_index];
   const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -72,6 +91,8 @@ static int open_decoder(struct vd_media *m, int st_index, AVCodecContext **out, 
       all_key &= m->vsubs[i].w.keyframes_only;
     if (all_key)
       c->skip_frame = AVDISCARD_NONKEY; /* nobody wants the rest: don't decode it */
+    else if (sparse_sampling(m))
+      c->skip_frame = AVDISCARD_NONREF;
   }
   if (avcodec_open2(c, codec, NULL) < 0) {
     ret = vd_err_set(err, VD_ERR_UNSUPPORTED, "cannot open the %s decoder", codec->name);
