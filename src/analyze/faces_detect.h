@@ -33,6 +33,9 @@ struct vd_facedet_opts {
   float nms_iou;    /* suppress a box overlapping a better one by more than this */
   int max_faces;    /* per frame */
   int threads;      /* inference threads; 0 = 1 */
+  int square;       /* 1 = always letterbox into the model's declared square
+                       (slower; the reference the picture-shaped plan is
+                       tested against) */
 };
 
 struct vd_facedet;
@@ -42,7 +45,7 @@ int vd_facedet_new(struct vd_facedet **out, const struct vd_facedet_opts *o,
                    struct vd_err *err) VD_WUR;
 void vd_facedet_free(struct vd_facedet *d);
 
-/* Longer side of the frames the detector wants (it letterboxes to a square). */
+/* Longer side of the frames the detector wants. */
 int vd_facedet_input_size(const struct vd_facedet *d);
 
 /*

@@ -125,6 +125,13 @@ struct vd_nn_ctx_opts {
   int batch;                            /* replaces a free first input dim; 0 = 1 */
   int threads;                          /* intra-op threads; 0 = 1 */
   const struct vd_nn_shape *input_shape; /* full shape of input 0; NULL = declared */
+  int resize;                           /* 1 = input_shape may change dims the model
+                                           fixes (a fully convolutional model run at
+                                           another resolution); a Reshape whose
+                                           constant target then no longer fits
+                                           infers its second dimension, as if
+                                           it were -1 (detection heads bake
+                                           their anchor count there) */
   const struct vd_nn_limits *limits;    /* NULL = defaults */
 };
 

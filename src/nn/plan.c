@@ -187,6 +187,34 @@ void vd__nn_parallel(struct vd__nn_pool *p, int64_t n, int64_t grain, vd__nn_tas
 
 /* ---- checking one node -------------------------------------------------------- */
 
+/*
+ * For a model planned at another input size (opts.resize): when `nd` is a
+ * Reshape to a constant target of rank >= 2 with no free dimension that no
+ * longer matches its input's element count, fills `flex` with the target,
+ * its second dimension made free (-1), and returns 1. The original graph
+ * keeps its constant; only this plan sees the free dimension.
+ */
+static int reshape_flex(const struct vd__nn_node *nd, const struct vd__nn_tensor *in,
+                        int32_t *flex) {
+  if (strcmp(nd->opname, "Reshape") || nd->n_in != 2 || !in[1].data ||
+      in[1].dtype != VD__NN_I32 || in[1].s.rank != 1)
+    return 0;
+  int64_t k = in[1].s.dim[0], prod = 1;
+  if (k < 2 || k > VD_NN_MAX_RANK)
+    return 0;
+  const int32_t *t = in[1].data;
+  for (int64_t i = 0; i < k; i++) {
+    if (t[i] < 0)
+      return 0;
+    prod *= t[i];
+  }
+  if (prod == vd__nn_count(&in[0].s))
+    return 0;
+  memcpy(flex, t, (size_t)k * sizeof(*flex));
+  flex[1] = -1;
+  return 1;
+}
+
 /* Checks input dtypes and infers the output shape; errors name model, node, op. */
 static int node_infer(const struct vd_nn_model *m, const struct vd__nn_node *nd,
                       const struct vd__nn_tensor *in, struct vd_nn_shape *out, struct vd_err *e) {
@@ -324,7 +352,8 @@ int vd_nn_ctx_new(struct vd_nn_ctx **out, struct vd_nn_model *m, const struct vd
           goto out;
         }
         for (int d = 0; d < v->s.rank; d++)
-          if (v->s.dim[d] >= 0 && v->s.dim[d] != o->input_shape->dim[d]) {
+          if (v->s.dim[d] >= 0 && v->s.dim[d] != o->input_shape->dim[d] &&
+              !(o->resize && d > 0 && o->input_shape->dim[d] > 0)) {
             rc = vd_err_set(err, VD_ERR_INVALID, "%s: input '%s' is %s; %lld in dim %d does not fit",
                             m->name, nd->name, vd__nn_shape_str(&v->s, sb, sizeof(sb)),
                             (long long)o->input_shape->dim[d], d);
@@ -349,7 +378,16 @@ int vd_nn_ctx_new(struct vd_nn_ctx **out, struct vd_nn_model *m, const struct vd
     struct vd__nn_tensor *ins = &c->ins[c->in_off[i]];
     for (int k = 0; k < nd->n_in; k++)
       ins[k] = c->val[nd->in[k]];
-    if ((rc = node_infer(m, nd, ins, &v->s, err)) != 0)
+    int32_t flex[VD_NN_MAX_RANK];
+    void *target = NULL;
+    if (o->resize && reshape_flex(nd, ins, flex)) {
+      target = ins[1].data;
+      ins[1].data = flex; /* only for inference: run() reads no target */
+    }
+    rc = node_infer(m, nd, ins, &v->s, err);
+    if (target)
+      ins[1].data = target;
+    if (rc != 0)
       goto out;
     if (nd->op->alias) {
       root[i] = root[nd->in[0]];

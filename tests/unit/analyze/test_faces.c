@@ -102,6 +102,8 @@ static void test_params(void **state) {
 
 struct count {
   struct vd_facedet *det;
+  struct vd_facedet *sq;         /* the same, letterboxed into the full square */
+  double worst_iou, worst_dscore; /* between the two detectors' best faces */
   struct vd_faceemo *emo;
   struct vd_faceemb *emb;
   float first[1024], mean[1024]; /* first face's embedding; sum of all */
@@ -117,6 +119,16 @@ static int on_frame(void *opaque, const struct vd_frame *f) {
   struct vd_face faces[20];
   int ids[20];
   int n = vd_facedet_run(k->det, f->data[0], f->width, f->height, f->linesize[0], faces, 20);
+  /* The detector plans BlazeFace for the picture's own shape instead of
+   * the 256x256 square: it must find the same faces. */
+  struct vd_face ref[20];
+  int nr = vd_facedet_run(k->sq, f->data[0], f->width, f->height, f->linesize[0], ref, 20);
+  assert_int_equal(n, nr);
+  if (n > 0) {
+    double iou = vd_face_iou(&faces[0], &ref[0]), ds = fabs(faces[0].score - ref[0].score);
+    k->worst_iou = k->frames == 0 || iou < k->worst_iou ? iou : k->worst_iou;
+    k->worst_dscore = ds > k->worst_dscore ? ds : k->worst_dscore;
+  }
   vd_facetracker_update(k->trk, f->time, faces, n, ids);
   for (int i = 0; i < n; i++)
     if (ids[i] + 1 > k->tracks)
@@ -188,6 +200,9 @@ static void one_face_clip(const char *name, double fps, float *mean) {
   struct count k = {0};
   struct vd_facedet_opts o = {.min_score = 0.5f, .nms_iou = 0.3f, .max_faces = 20, .threads = 2};
   assert_int_equal(vd_facedet_new(&k.det, &o, &err), 0);
+  struct vd_facedet_opts osq = o;
+  osq.square = 1;
+  assert_int_equal(vd_facedet_new(&k.sq, &osq, &err), 0);
   assert_int_equal(vd_faceemo_new(&k.emo, 1, &err), 0);
   assert_int_equal(vd_faceemb_new(&k.emb, 2, &err), 0);
   assert_true(vd_faceemb_dim(k.emb) <= 1024);
@@ -221,8 +236,12 @@ static void one_face_clip(const char *name, double fps, float *mean) {
   assert_true(recall >= 0.95);
   assert_true(precision >= 0.95);
   assert_true(k.tracks <= 2); /* one person, at most one break */
+  printf("    planned for the picture vs the square: worst IoU %.3f, worst score change %.3f\n",
+         k.worst_iou, k.worst_dscore);
+  assert_true(k.worst_iou > 0.9 && k.worst_dscore < 0.05);
   vd_media_free(m);
   vd_facedet_free(k.det);
+  vd_facedet_free(k.sq);
   vd_faceemo_free(k.emo);
   vd_faceemb_free(k.emb);
   vd_facetracker_free(k.trk);

@@ -684,6 +684,65 @@ static void test_views(void **state) {
   free(x);
 }
 
+/* opts.resize: a model declared at 4x4 planned at 6x4. Its head's Reshape to
+ * a constant [1, 32, 1] then infers [1, 48, 1]; without `resize` the fixed
+ * declared size is an error, and a target that cannot take the new count
+ * (its last dimension does not divide it) still fails, naming the node. */
+static void test_resize(void **state) {
+  int64_t xd[4] = {1, 4, 4, 2}, sd[1] = {3};
+  const int32_t head[3] = {1, 32, 1}, odd[3] = {1, 1, 32};
+  for (int variant = 0; variant < 2; variant++) {
+    struct mb mb;
+    mb_init(&mb);
+    mb_input(&mb, "x", 4, xd);
+    mb_consti(&mb, "shape", 1, sd, variant ? odd : head);
+    const char *ir[] = {"x", NULL}, *ih[] = {"r", "shape", NULL};
+    mb_node(&mb, "r", "Relu", ir, NULL);
+    mb_node(&mb, "head", "Reshape", ih, NULL);
+    struct vd_nn_model *m = NULL;
+    struct vd_nn_ctx *c = NULL;
+    struct vd_err err = {0};
+    assert_int_equal(mb_load(&mb, &m, &err), 0);
+    struct vd_nn_shape big = {4, {1, 6, 4, 2}}, os;
+    struct vd_nn_ctx_opts o = {.input_shape = &big};
+    assert_true(vd_nn_ctx_new(&c, m, &o, &err) < 0); /* fixed dims, no resize */
+    o.resize = 1;
+    vd_err_clear(&err);
+    if (variant) { /* [1, -1, 32] cannot hold 48 */
+      assert_true(vd_nn_ctx_new(&c, m, &o, &err) < 0);
+      assert_non_null(strstr(err.msg, "'head' (Reshape)"));
+    } else {
+      assert_int_equal(vd_nn_ctx_new(&c, m, &o, &err), 0);
+      float *x = vd_nn_ctx_input(c, 0, NULL);
+      for (int i = 0; i < 48; i++)
+        x[i] = (float)(i % 5) - 2.0f;
+      assert_int_equal(vd_nn_ctx_run(c), 0);
+      const float *y = vd_nn_ctx_output(c, 0, &os);
+      assert_int_equal(os.rank, 3);
+      assert_int_equal(os.dim[1], 48);
+      assert_int_equal(os.dim[2], 1);
+      for (int i = 0; i < 48; i++)
+        assert_float_equal(y[i], x[i] > 0 ? x[i] : 0, 0);
+      vd_nn_ctx_free(c);
+      /* the declared size still plans as before */
+      struct vd_nn_shape same = {4, {1, 4, 4, 2}};
+      o.input_shape = &same;
+      assert_int_equal(vd_nn_ctx_new(&c, m, &o, &err), 0);
+      (void)vd_nn_ctx_output(c, 0, &os);
+      assert_int_equal(os.dim[1], 32);
+      /* a batch dimension is not the model's to resize */
+      vd_nn_ctx_free(c);
+      c = NULL;
+      struct vd_nn_shape batch = {4, {2, 4, 4, 2}};
+      o.input_shape = &batch;
+      assert_true(vd_nn_ctx_new(&c, m, &o, &err) < 0);
+    }
+    vd_nn_ctx_free(c);
+    vd_nn_model_free(m);
+    mb_fini(&mb);
+  }
+}
+
 /* A residual chain: buffers are reused, so a wrong lifetime corrupts a value
  * that is still needed. Also a constant subgraph (c1 * c2) that is folded. */
 static void test_plan_reuse_and_folding(void **state) {
@@ -903,6 +962,7 @@ int main(void) {
       cmocka_unit_test(test_unary),        cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_pool),         cmocka_unit_test(test_reduce),
       cmocka_unit_test(test_pad),          cmocka_unit_test(test_views),
+      cmocka_unit_test(test_resize),
       cmocka_unit_test(test_plan_reuse_and_folding),
       cmocka_unit_test(test_float16_weights),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_plan_errors),
