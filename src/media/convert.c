@@ -198,6 +198,7 @@ static void view_geometry(const struct vd__fsrc *fs, const struct vd_video_want 
 static void view_release(struct view *v) {
   sws_freeContext(v->sws);
   v->sws = NULL;
+  v->luma = 0;
   av_freep(&v->full);
   av_freep(&v->xtaps);
   av_freep(&v->a[0]);
@@ -210,14 +211,45 @@ void vd__views_free(struct vd__views *vc) {
   vc->n = 0;
 }
 
+/* 8-bit formats whose first plane is full-resolution luma (or grey). */
+static int luma_first(int f) {
+  switch (f) {
+  case AV_PIX_FMT_YUV420P: case AV_PIX_FMT_YUVJ420P: case AV_PIX_FMT_YUV422P:
+  case AV_PIX_FMT_YUVJ422P: case AV_PIX_FMT_YUV444P: case AV_PIX_FMT_YUVJ444P:
+  case AV_PIX_FMT_NV12: case AV_PIX_FMT_NV21: case AV_PIX_FMT_GRAY8:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int full_range(const AVFrame *f) {
+  return f->color_range == AVCOL_RANGE_JPEG || f->format == AV_PIX_FMT_YUVJ420P ||
+         f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P ||
+         f->format == AV_PIX_FMT_GRAY8;
+}
+
 /* (Re)builds the scaler and buffers when the source geometry changes. */
 static int view_prepare(struct view *v, const AVFrame *src) {
-  if (v->sws && v->src_w == src->width && v->src_h == src->height && v->src_fmt == src->format)
+  if ((v->sws || v->luma) && v->src_w == src->width && v->src_h == src->height &&
+      v->src_fmt == src->format)
     return 0;
   view_release(v);
   int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
   int ph = (v->rot == 90 || v->rot == 270) ? v->w : v->h;
   enum AVPixelFormat df = av_fmt(v->fmt);
+  /* Grey at the source size is the luma plane, expanded to full range:
+   * a table lookup per pixel instead of a trip through swscale (the faces
+   * analysis takes such a view of every sampled frame). */
+  v->luma = v->fmt == VD_PIX_GRAY8 && !v->cv && pw == src->width && ph == src->height &&
+            luma_first(src->format);
+  if (v->luma) {
+    int full = full_range(src);
+    for (int i = 0; i < 256; i++) {
+      long y = full ? i : lrint((i - 16) * 255.0 / 219.0);
+      v->lut[i] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
+    }
+  }
   /* Fast bilinear when shrinking: it samples like OpenCV's INTER_LINEAR
    * (which the scene thresholds were tuned on) and costs per output pixel,
    * not per source pixel, which keeps 1080p analysis near decode speed. */
@@ -235,10 +267,10 @@ static int view_prepare(struct view *v, const AVFrame *src) {
       return VD_ERR_INTERNAL;
     for (int x = 0; x < pw; x++)
       v->xtaps[x] = cv_tap_at(x, (double)src->width / pw, src->width);
-  } else {
+  } else if (!v->luma) {
     v->sws = sws_getContext(src->width, src->height, src->format, pw, ph, df, flags, NULL, NULL, NULL);
   }
-  if (!v->sws)
+  if (!v->sws && !v->luma)
     return VD_ERR_UNSUPPORTED;
   /* One spare row per plane, for the same overshoot as above. */
   if (av_image_alloc(v->a, v->als, pw, ph + 2, df, 32) < 0)
@@ -255,7 +287,14 @@ static int view_prepare(struct view *v, const AVFrame *src) {
 static void view_convert(struct view *v, const AVFrame *src) {
   int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
   int ph = (v->rot == 90 || v->rot == 270) ? v->w : v->h;
-  if (v->cv) {
+  if (v->luma) {
+    for (int y = 0; y < ph; y++) {
+      const uint8_t *s = src->data[0] + (size_t)y * (size_t)src->linesize[0];
+      uint8_t *d = v->a[0] + (size_t)y * (size_t)v->als[0];
+      for (int x = 0; x < pw; x++)
+        d[x] = v->lut[s[x]];
+    }
+  } else if (v->cv) {
     uint8_t *d[4] = {v->full};
     int l[4] = {v->full_ls};
     sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, d, l);

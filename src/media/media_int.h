@@ -48,6 +48,9 @@ struct view {
   enum vd_pix fmt;
   int rot;           /* 0, 90, 180, 270 clockwise */
   int cv;            /* OpenCV-style resize after a full-size conversion */
+  int luma;          /* grey at the source size from 8-bit Y'CbCr: the luma
+                        plane through a range LUT, no swscale */
+  uint8_t lut[256];  /* luma: source range to full range */
   struct SwsContext *sws;
   uint8_t *full;     /* cv: full-size converted picture */
   int full_ls;

@@ -176,6 +176,37 @@ static void test_cv_resize_samples_like_opencv(void **state) {
   vd_media_free(m);
 }
 
+/* Grey at the source size comes straight from the luma plane: a ramp
+ * 0..255 stored limited-range (Y = 16 + 219 v / 255) and full-range
+ * (Y = v, tagged so) reads back as the ramp. */
+static void test_gray_from_luma(void **state) {
+  (void)state;
+  const char *raw = vd_test_path("ramp.raw");
+  FILE *f = fopen(raw, "wb");
+  for (int y = 0; y < 4; y++)
+    for (int x = 0; x < 256; x++)
+      fputc(x, f);
+  fclose(f);
+  /* ffv1 is lossless; the second file is tagged full range (color_range pc) */
+  const char *how[2] = {"-pix_fmt yuv420p", "-vf scale=out_range=full,format=yuv420p -color_range pc"};
+  for (int k = 0; k < 2; k++) {
+    const char *p = vd_test_path(k ? "ramp-full.mkv" : "ramp.mkv");
+    assert_int_equal(vd_test_ffmpeg("-f rawvideo -pix_fmt gray -s 256x4 -r 1 -i %s %s -c:v ffv1 %s",
+                                    raw, how[k], p), 0);
+    struct vd_media *m;
+    open_ok(&m, p);
+    struct collect c = {0};
+    struct vd_video_want w = {.fmt = VD_PIX_GRAY8};
+    assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
+    assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+    assert_int_equal(c.n, 1);
+    for (int x = 0; x < 256; x++)
+      if (abs(c.data0[0][x] - x) > (k ? 0 : 1))
+        fail_msg("%s range: grey %d reads back as %d", k ? "full" : "limited", x, c.data0[0][x]);
+    vd_media_free(m);
+  }
+}
+
 static void test_rotation(void **state) {
   (void)state;
   const char *src = vd_test_path("unrot.mp4"), *p = vd_test_path("rot.mp4");
@@ -354,6 +385,7 @@ int main(void) {
       cmocka_unit_test(test_rate_sampling_and_shared_views),
       cmocka_unit_test(test_hsv_matches_opencv),
       cmocka_unit_test(test_cv_resize_samples_like_opencv),
+      cmocka_unit_test(test_gray_from_luma),
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_audio_resample),
       cmocka_unit_test(test_late_video_start),
