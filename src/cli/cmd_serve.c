@@ -184,7 +184,7 @@ int vd_cmd_serve(int argc, char **argv) {
   int swept = vd_blobs_sweep_tmp(blobs, 3600);
   if (swept)
     VD_INFO("serve: removed %d stale upload temp files", swept);
-  if ((ret = vd_webhooks_start(&hooks, 5, 1.0, &err)) < 0)
+  if ((ret = vd_webhooks_start(&hooks, store, 5, 1.0, &err)) < 0)
     goto out;
   struct vd_jobs_opts jo = {.store = store, .blobs = blobs, .work_dir = wdir,
                             .samples_dir = samples, .workers = (int)workers, .lease = lease,

@@ -153,20 +153,6 @@ static char *input_path(struct vd_jobs *j, const struct vd_job_rec *r, struct vd
   return NULL;
 }
 
-static void send_webhook(struct vd_jobs *j, const struct vd_job_rec *r, enum vd_job_state st,
-                         const char *error) {
-  if (!r->webhook || !j->o.webhooks)
-    return;
-  json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:f}", "id", r->id, "status",
-                           vd_job_state_name(st), "file_id",
-                           r->file_id ? json_string(r->file_id) : json_null(), "error",
-                           error ? json_string(error) : json_null(), "finished_at", now_wall());
-  char *txt = json_dumps(body, JSON_COMPACT);
-  vd_webhooks_post(j->o.webhooks, r->webhook, txt);
-  free(txt);
-  json_decref(body);
-}
-
 static void run_job(struct slot *s, struct vd_job_rec *r) {
   struct vd_jobs *j = s->jobs;
   struct vd_err err = {0};
@@ -281,7 +267,8 @@ done:
     pthread_mutex_lock(&j->mu);
     j->finished[final]++;
     pthread_mutex_unlock(&j->mu);
-    send_webhook(j, r, final, msg);
+    if (r->webhook && j->o.webhooks) /* the finish recorded its delivery */
+      vd_webhooks_wake(j->o.webhooks);
   }
 cleanup:
   pthread_mutex_lock(&j->mu);
@@ -475,6 +462,8 @@ int vd_jobs_cancel(struct vd_jobs *j, const char *id, int *state, struct vd_err 
     if (j->slots[i].run && !strcmp(j->slots[i].id, id))
       vd_run_cancel(j->slots[i].run);
   pthread_mutex_unlock(&j->mu);
+  if (*state == VD_JOB_CANCELED && j->o.webhooks) /* a queued job ended here */
+    vd_webhooks_wake(j->o.webhooks);
   bump(j);
   return 0;
 }

@@ -22,10 +22,11 @@
  * - Analysis errors fail the job at once (running it again would fail the
  *   same way); only lost workers (expired leases) lead to another attempt,
  *   up to max_attempts.
- * - Webhooks: when a job ends, its final status is handed to a separate
- *   thread that POSTs it with libcurl and retries with exponential backoff.
- *   Workers never wait on the network. Pending deliveries are not kept
- *   across restarts.
+ * - Webhooks: the store records a job's delivery in the same transaction
+ *   that ends the job (store.h), so it survives a crash or restart. One
+ *   thread per process takes due deliveries from the store, POSTs them with
+ *   libcurl and reschedules failures with exponential backoff; workers only
+ *   wake it and never wait on the network. Delivery is at least once.
  *
  * Ownership: arguments are borrowed; the store and blobs must outlive the
  * vd_jobs. Threading: every function may be called from any thread.
@@ -80,13 +81,21 @@ char *vd_jobs_metrics(struct vd_jobs *j);
 
 struct vd_webhooks;
 
-/* `max_tries` deliveries per event, waiting `backoff`, 2*backoff, ... seconds. */
-int vd_webhooks_start(struct vd_webhooks **out, int max_tries, double backoff,
-                      struct vd_err *err) VD_WUR;
+/*
+ * Starts the delivery thread for the deliveries pending in `store`,
+ * including those left by an earlier process. Each is tried up to
+ * `max_tries` times, waiting `backoff`, 2*backoff, ... seconds between
+ * tries. `store` must outlive the vd_webhooks.
+ */
+int vd_webhooks_start(struct vd_webhooks **out, struct vd_store *store, int max_tries,
+                      double backoff, struct vd_err *err) VD_WUR;
+/* Lets a delivery in flight finish (at most the 10 s request timeout), then
+ * stops; what is still pending stays in the store for the next start. */
 void vd_webhooks_stop(struct vd_webhooks *w);
-/* Queues a POST of `body` (JSON text) to `url`. Never blocks on the network. */
-void vd_webhooks_post(struct vd_webhooks *w, const char *url, const char *body);
-/* Deliveries that succeeded and that were given up, for metrics. */
+/* Says that a delivery may have become due (a job just ended), so it goes
+ * out now rather than at the next poll. Never blocks on the network. */
+void vd_webhooks_wake(struct vd_webhooks *w);
+/* Deliveries this process sent and gave up, for metrics. */
 void vd_webhooks_counts(struct vd_webhooks *w, uint64_t *ok, uint64_t *failed);
 
 /* 1 when `url` is an http:// or https:// URL a webhook may go to. */

@@ -2,18 +2,27 @@
  * webhook.c: delivers job-end notifications over HTTP from one thread.
  *
  * DESIGN
- * - vd_webhooks_post() only appends to an in-memory queue and signals; the
- *   delivery thread does the network I/O, so a slow or dead receiver never
- *   holds up a worker.
- * - A failed delivery (transport error or a non-2xx status) is retried after
- *   backoff, 2*backoff, 4*backoff ... seconds, up to max_tries, then dropped
- *   with a warning. Due times are kept per item; the thread sleeps until the
- *   earliest one.
+ * - The queue is the store's webhooks table: a delivery is recorded in the
+ *   transaction that ends its job, so nothing pending is lost when the
+ *   process dies or restarts. This thread claims the delivery due longest
+ *   (vd_store_webhook_claim), POSTs it, and deletes it on a 2xx answer.
+ * - A failed try (transport error or a non-2xx status) is rescheduled after
+ *   backoff, 2*backoff, 4*backoff ... seconds, counted from the try, up to
+ *   max_tries, then deleted with a warning. Attempts live in the row, so a
+ *   restart continues the schedule instead of starting it again.
+ * - A claim moves the row's next_at DELIVERY_LEASE seconds ahead: if the
+ *   process dies mid-POST, the delivery is tried again after that, and no
+ *   other thread or node sends it meanwhile. A POST that reached the
+ *   receiver just before a crash is sent again: delivery is at least once.
+ * - vd_webhooks_wake() only signals; the thread otherwise sleeps until the
+ *   earliest due time, at most POLL seconds (deliveries another node or an
+ *   expired lease recorded do not wake it). Workers never wait on it.
  * - Only http and https are allowed (no file://, no redirects to other
- *   schemes), with short timeouts, and the queue is capped.
+ *   schemes), with short timeouts.
  */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,24 +32,24 @@
 #include "core/util.h"
 #include "jobs/jobs.h"
 
-#define QUEUE_MAX 1024
-
-struct item {
-  struct item *next;
-  char *url, *body;
-  int tries;
-  double due; /* monotonic seconds */
-};
+#define POLL 1.0            /* seconds between looks at the store when idle */
+#define DELIVERY_LEASE 30.0 /* seconds a claimed delivery is ours: > the 10 s timeout */
 
 struct vd_webhooks {
+  struct vd_store *store;
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  struct item *head;
-  int n, stop, max_tries;
+  int stop, woken, max_tries;
   double backoff;
   uint64_t ok, failed;
 };
+
+static double now_wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 int vd_webhook_url_valid(const char *url) {
   if (!url || strlen(url) > 2048)
@@ -59,7 +68,8 @@ static size_t discard(char *p, size_t size, size_t n, void *u) {
   return size * n;
 }
 
-static int deliver(const struct item *it) {
+/* POSTs the payload once; on failure `why` receives the reason. */
+static int deliver(const struct vd_webhook_rec *it, char *why, size_t len) {
   CURL *c = curl_easy_init();
   if (!c)
     return -1;
@@ -78,80 +88,86 @@ static int deliver(const struct item *it) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
-  if (rc != CURLE_OK) {
-    VD_WARN("webhook %s: %s", it->url, curl_easy_strerror(rc));
-    return -1;
+  if (rc != CURLE_OK)
+    snprintf(why, len, "%s", curl_easy_strerror(rc));
+  else if (status < 200 || status > 299)
+    snprintf(why, len, "HTTP %ld", status);
+  else
+    return 0;
+  VD_WARN("webhook %s: %s", it->url, why);
+  return -1;
+}
+
+/* One try of a claimed delivery, then its row is deleted or rescheduled. */
+static void attempt(struct vd_webhooks *w, const struct vd_webhook_rec *h) {
+  struct vd_err err = {0};
+  char why[160] = "not an http(s) URL";
+  int ret, ok = vd_webhook_url_valid(h->url) && deliver(h, why, sizeof(why)) == 0;
+  int give_up = !ok && h->attempts >= w->max_tries;
+  /* Counted before the row goes, so whoever sees it gone sees the count. */
+  pthread_mutex_lock(&w->mu);
+  w->ok += ok;
+  w->failed += give_up;
+  pthread_mutex_unlock(&w->mu);
+  if (give_up)
+    VD_WARN("webhook %s for %s: giving up after %d tries", h->url, h->job_id, h->attempts);
+  if (ok || give_up) {
+    ret = vd_store_webhook_delete(w->store, h->id, &err);
+  } else {
+    double delay = w->backoff;
+    for (int i = 1; i < h->attempts && delay < 86400; i++)
+      delay *= 2;
+    ret = vd_store_webhook_retry(w->store, h->id, now_wall() + delay, why, &err);
   }
-  if (status < 200 || status > 299) {
-    VD_WARN("webhook %s: HTTP %ld", it->url, status);
-    return -1;
-  }
-  return 0;
+  if (ret < 0) /* the row stays claimed; its lease brings it back */
+    VD_WARN("webhook %s: %s", h->url, vd_err_msg(&err, ret));
 }
 
 static void *thread_main(void *arg) {
   struct vd_webhooks *w = arg;
   pthread_mutex_lock(&w->mu);
   while (!w->stop) {
-    /* The earliest due item. */
-    struct item **pp = NULL;
-    for (struct item **p = &w->head; *p; p = &(*p)->next)
-      if (!pp || (*p)->due < (*pp)->due)
-        pp = p;
-    double now = vd_now();
-    if (!pp || (*pp)->due > now) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      double wait = pp ? (*pp)->due - now : 1.0;
-      if (wait > 1.0)
-        wait = 1.0;
-      long ns = ts.tv_nsec + (long)(wait * 1e9);
-      ts.tv_sec += ns / 1000000000L;
-      ts.tv_nsec = ns % 1000000000L;
-      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-      continue;
-    }
-    struct item *it = *pp;
-    *pp = it->next;
-    w->n--;
+    w->woken = 0; /* a wake from here on is seen by the wait below */
     pthread_mutex_unlock(&w->mu);
-    int ok = deliver(it) == 0;
-    pthread_mutex_lock(&w->mu);
-    it->tries++;
-    if (ok || it->tries >= w->max_tries) {
-      if (ok)
-        w->ok++;
-      else {
-        w->failed++;
-        VD_WARN("webhook %s: giving up after %d tries", it->url, it->tries);
-      }
-      free(it->url);
-      free(it->body);
-      free(it);
+    struct vd_webhook_rec h;
+    struct vd_err err = {0};
+    double next = 0, now = now_wall();
+    int got = vd_store_webhook_claim(w->store, now, DELIVERY_LEASE, &h, &next, &err);
+    if (got == 1) {
+      attempt(w, &h);
+      vd_webhook_rec_fini(&h);
+      pthread_mutex_lock(&w->mu);
       continue;
     }
-    double delay = w->backoff;
-    for (int i = 1; i < it->tries; i++)
-      delay *= 2;
-    it->due = vd_now() + delay;
-    it->next = w->head;
-    w->head = it;
-    w->n++;
+    if (got < 0)
+      VD_WARN("webhooks: cannot read pending deliveries: %s", vd_err_msg(&err, got));
+    double wait = got == 0 && next > 0 && next - now < POLL ? next - now : POLL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long ns = ts.tv_nsec + (long)((wait > 0 ? wait : 0) * 1e9);
+    ts.tv_sec += ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    if (!w->stop && !w->woken)
+      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
   }
   pthread_mutex_unlock(&w->mu);
   return NULL;
 }
 
-int vd_webhooks_start(struct vd_webhooks **out, int max_tries, double backoff,
-                      struct vd_err *err) {
+int vd_webhooks_start(struct vd_webhooks **out, struct vd_store *store, int max_tries,
+                      double backoff, struct vd_err *err) {
   struct vd_webhooks *w = vd_xcalloc(1, sizeof(*w));
   *out = NULL;
+  w->store = store;
   w->max_tries = max_tries > 0 ? max_tries : 5;
   w->backoff = backoff > 0 ? backoff : 1.0;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   if (pthread_create(&w->thread, NULL, thread_main, w)) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     free(w);
     return vd_err_set(err, VD_ERR_INTERNAL, "cannot start webhook thread");
   }
@@ -167,35 +183,14 @@ void vd_webhooks_stop(struct vd_webhooks *w) {
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
-  while (w->head) {
-    struct item *it = w->head;
-    w->head = it->next;
-    free(it->url);
-    free(it->body);
-    free(it);
-  }
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);
 }
 
-void vd_webhooks_post(struct vd_webhooks *w, const char *url, const char *body) {
-  if (!vd_webhook_url_valid(url))
-    return;
+void vd_webhooks_wake(struct vd_webhooks *w) {
   pthread_mutex_lock(&w->mu);
-  if (w->n >= QUEUE_MAX) {
-    w->failed++;
-    pthread_mutex_unlock(&w->mu);
-    VD_WARN("webhook queue full: dropping delivery to %s", url);
-    return;
-  }
-  struct item *it = vd_xcalloc(1, sizeof(*it));
-  it->url = vd_xstrdup(url);
-  it->body = vd_xstrdup(body);
-  it->due = vd_now();
-  it->next = w->head;
-  w->head = it;
-  w->n++;
+  w->woken = 1;
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
 }

@@ -44,6 +44,14 @@ void vd_artifact_rec_fini(struct vd_artifact_rec *a) {
   memset(a, 0, sizeof(*a));
 }
 
+void vd_webhook_rec_fini(struct vd_webhook_rec *h) {
+  if (!h)
+    return;
+  free(h->url);
+  free(h->body);
+  memset(h, 0, sizeof(*h));
+}
+
 void vd_idlist_fini(struct vd_idlist *l) {
   if (!l)
     return;
@@ -128,4 +136,18 @@ int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], stru
 }
 int vd_store_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) {
   return s->ops->blob_referenced(s, blob, err);
+}
+int vd_store_webhook_claim(struct vd_store *s, double now, double lease,
+                           struct vd_webhook_rec *out, double *next, struct vd_err *err) {
+  return s->ops->webhook_claim(s, now, lease, out, next, err);
+}
+int vd_store_webhook_retry(struct vd_store *s, int64_t id, double next_at, const char *error,
+                           struct vd_err *err) {
+  return s->ops->webhook_retry(s, id, next_at, error, err);
+}
+int vd_store_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) {
+  return s->ops->webhook_delete(s, id, err);
+}
+int vd_store_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
+  return s->ops->webhook_count(s, n, err);
 }

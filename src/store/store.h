@@ -19,6 +19,14 @@
  *   the final state: a reader sees all of them or none.
  * - Deletes report the blobs that no row references any more, so the caller
  *   can remove them from the blob folder after the commit.
+ * - Webhook deliveries are rows too. Every transition of a job that has a
+ *   webhook URL into a final state (finish, cancel of a queued job, a lost
+ *   worker out of attempts) records a delivery in the same transaction, so
+ *   a job never ends without its notification being durable. The payload is
+ *   the JSON object {"id", "status", "file_id", "error", "finished_at"}.
+ *   Deliveries are claimed under a short lease like jobs: one in flight when
+ *   the process died is tried again once its lease runs out. Delivery is
+ *   therefore at least once; receivers dedupe by "id".
  * - SQLite backend: WAL, foreign keys, busy timeout, a schema_version table
  *   with ordered migrations, and a small pool of connections so readers on
  *   many HTTP threads run in parallel.
@@ -85,6 +93,16 @@ struct vd_artifact_rec {
   int64_t size;      /* bytes */
 };
 
+/* One pending webhook delivery. */
+struct vd_webhook_rec {
+  int64_t id;        /* delivery id, assigned by the store */
+  char job_id[40];   /* the job whose end it announces */
+  char *url;         /* where it is POSTed */
+  char *body;        /* JSON text of the payload */
+  int attempts;      /* tries started so far, this one included once claimed */
+  double next_at;    /* Unix seconds: when it may be tried (again) */
+};
+
 /* Blob ids that nothing references any more after a delete. */
 struct vd_idlist {
   size_t n;
@@ -98,6 +116,7 @@ int vd_job_state_parse(const char *name);
 void vd_file_rec_fini(struct vd_file_rec *f);
 void vd_job_rec_fini(struct vd_job_rec *j);
 void vd_artifact_rec_fini(struct vd_artifact_rec *a);
+void vd_webhook_rec_fini(struct vd_webhook_rec *h);
 void vd_idlist_fini(struct vd_idlist *l);
 
 /*
@@ -139,9 +158,10 @@ int vd_store_job_list(struct vd_store *s, const char *file_id, int state, const 
 int vd_store_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
                               struct vd_err *err) VD_WUR;
 /*
- * Recovers expired leases, then claims the oldest queued job for `worker`
- * until now + lease. Returns 1 and fills *out when a job was claimed, 0 when
- * the queue is empty.
+ * Recovers expired leases (recording the webhook deliveries of jobs that
+ * this ends), then claims the oldest queued job for `worker` until
+ * now + lease. Returns 1 and fills *out when a job was claimed, 0 when the
+ * queue is empty.
  */
 int vd_store_job_claim(struct vd_store *s, const char *worker, double now, double lease,
                        struct vd_job_rec *out, struct vd_err *err) VD_WUR;
@@ -152,13 +172,15 @@ int vd_store_job_heartbeat(struct vd_store *s, const char *id, const char *worke
                            double progress, const char *stage, double now, double lease_until,
                            int *cancel, struct vd_err *err) VD_WUR;
 /* Final state, result and artifacts, atomically, if `worker` still owns the
- * job; VD_ERR_NOT_FOUND otherwise (then nothing is written). */
+ * job; VD_ERR_NOT_FOUND otherwise (then nothing is written). A job with a
+ * webhook gets its delivery, due at `now`, in the same transaction. */
 int vd_store_job_finish(struct vd_store *s, const char *id, const char *worker,
                         enum vd_job_state state, const char *result, const char *error,
                         const struct vd_artifact_rec *arts, size_t n_arts, double now,
                         struct vd_err *err) VD_WUR;
-/* Requests cancellation: a queued job becomes canceled at once, a running
- * one gets its cancel flag. *state receives the state after the call. */
+/* Requests cancellation: a queued job becomes canceled at once (recording
+ * its webhook delivery), a running one gets its cancel flag. *state
+ * receives the state after the call. */
 int vd_store_job_cancel(struct vd_store *s, const char *id, double now, int *state,
                         struct vd_err *err) VD_WUR;
 /* Deletes a job and its artifact rows. */
@@ -171,5 +193,26 @@ int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES],
                         struct vd_err *err) VD_WUR;
 /* 1 when some file or artifact row references `blob`. */
 int vd_store_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) VD_WUR;
+
+/* ---- webhook deliveries ------------------------------------------------------ */
+
+/*
+ * Claims the delivery that has been due longest (next_at <= now): counts
+ * the attempt and moves next_at to now + lease, so no other thread or node
+ * takes it while it is in flight. Returns 1 and fills *out (free with
+ * vd_webhook_rec_fini) when one was claimed. Returns 0 when none is due;
+ * then *next receives the earliest next_at of the pending deliveries, or 0
+ * when there are none. Idle calls only read.
+ */
+int vd_store_webhook_claim(struct vd_store *s, double now, double lease,
+                           struct vd_webhook_rec *out, double *next, struct vd_err *err) VD_WUR;
+/* After a failed try: the delivery becomes due again at `next_at`; `error`
+ * (may be NULL) is kept for operators. VD_ERR_NOT_FOUND when it is gone. */
+int vd_store_webhook_retry(struct vd_store *s, int64_t id, double next_at, const char *error,
+                           struct vd_err *err) VD_WUR;
+/* Removes a delivery: sent, or given up. VD_ERR_NOT_FOUND when it is gone. */
+int vd_store_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) VD_WUR;
+/* Number of pending deliveries. */
+int vd_store_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) VD_WUR;
 
 #endif

@@ -41,6 +41,12 @@ struct vd_store_ops {
                        size_t *n, struct vd_err *err);
   int (*job_counts)(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err);
   int (*blob_referenced)(struct vd_store *s, const char *blob, struct vd_err *err);
+  int (*webhook_claim)(struct vd_store *s, double now, double lease, struct vd_webhook_rec *out,
+                       double *next, struct vd_err *err);
+  int (*webhook_retry)(struct vd_store *s, int64_t id, double next_at, const char *error,
+                       struct vd_err *err);
+  int (*webhook_delete)(struct vd_store *s, int64_t id, struct vd_err *err);
+  int (*webhook_count)(struct vd_store *s, int64_t *n, struct vd_err *err);
 };
 
 struct vd_store {
@@ -48,5 +54,10 @@ struct vd_store {
 };
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err);
+
+/* The SQLite schema history (store_sqlite_schema.c): vd__sqlite_migrations[i]
+ * moves a database from user_version i to i + 1. */
+extern const char *const vd__sqlite_migrations[];
+extern const int vd__sqlite_nmigrations;
 
 #endif

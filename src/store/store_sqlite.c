@@ -5,18 +5,26 @@
  * - One database file in WAL mode: readers never block the writer and the
  *   writer never blocks readers. Each thread takes a connection from a small
  *   pool for the length of one call, so HTTP threads read in parallel.
- * - Every write is BEGIN IMMEDIATE ... COMMIT: the write lock is taken up
- *   front, so two writers never deadlock upgrading a read lock; the busy
- *   timeout queues them instead.
+ * - Every multi-statement write runs through with_tx(): BEGIN IMMEDIATE, the
+ *   operation's statements, then COMMIT, or ROLLBACK when any of them
+ *   failed. The write lock is taken up front, so two writers never deadlock
+ *   upgrading a read lock; the busy timeout (15 s) queues them instead, and
+ *   is the only retry: in WAL mode a begun IMMEDIATE transaction cannot hit
+ *   SQLITE_BUSY again before its COMMIT.
+ * - Single statements run on their own (autocommit) through query(), which
+ *   binds arguments from a type string, so each operation below shows only
+ *   its SQL and what it does with the rows.
  * - synchronous=NORMAL in WAL mode loses nothing when the process is killed
  *   (only a power cut can drop the last commits), which is the failure the
  *   job queue is built to survive.
- * - Schema versions: PRAGMA user_version, and `migrations[i]` moves the
- *   schema from version i to i+1 inside one transaction.
+ * - Schema versions: PRAGMA user_version, and vd__sqlite_migrations[i]
+ *   (store_sqlite_schema.c) moves the schema from version i to i+1 inside
+ *   one transaction.
  * - SQLite result codes become vd error codes here and go no further.
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,51 +35,6 @@
 #include "store/store_int.h"
 
 #define POOL_MAX 16
-
-static const char *const migrations[] = {
-    /* 0 → 1 */
-    "CREATE TABLE files("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE,"
-    " name TEXT NOT NULL DEFAULT '',"
-    " size INTEGER NOT NULL,"
-    " created REAL NOT NULL,"
-    " probe TEXT);"
-    "CREATE TABLE jobs("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE,"
-    " file_id TEXT REFERENCES files(id) ON DELETE CASCADE,"
-    " source TEXT,"
-    " analyses TEXT NOT NULL,"
-    " params TEXT NOT NULL,"
-    " webhook TEXT,"
-    " kind TEXT NOT NULL,"
-    " extra TEXT,"
-    " state TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0,"
-    " max_attempts INTEGER NOT NULL DEFAULT 3,"
-    " lease_until REAL NOT NULL DEFAULT 0,"
-    " worker TEXT,"
-    " progress REAL NOT NULL DEFAULT 0,"
-    " stage TEXT,"
-    " created REAL NOT NULL,"
-    " started REAL NOT NULL DEFAULT 0,"
-    " finished REAL NOT NULL DEFAULT 0,"
-    " updated REAL NOT NULL,"
-    " error TEXT,"
-    " result TEXT,"
-    " cancel INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX jobs_state ON jobs(state, seq);"
-    "CREATE INDEX jobs_file ON jobs(file_id, seq);"
-    "CREATE TABLE artifacts("
-    " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-    " analysis TEXT NOT NULL,"
-    " name TEXT NOT NULL,"
-    " blob TEXT NOT NULL,"
-    " size INTEGER NOT NULL,"
-    " PRIMARY KEY(job_id, name));"
-    "CREATE INDEX artifacts_blob ON artifacts(blob);",
-};
 
 struct sq {
   struct vd_store base;
@@ -147,13 +110,22 @@ static void put_conn(struct sq *q, sqlite3 *db) {
   for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c))
     if (sqlite3_stmt_busy(c))
       sqlite3_reset(c);
-  if (!sqlite3_get_autocommit(db)) /* a failed call left a transaction open */
+  if (!sqlite3_get_autocommit(db)) /* only a bug leaves a transaction open here */
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   pthread_mutex_lock(&q->mu);
   q->free_conns[q->nfree++] = db;
   pthread_cond_signal(&q->cv);
   pthread_mutex_unlock(&q->mu);
 }
+
+static void close_conn(sqlite3 *db) {
+  sqlite3_stmt *st;
+  while ((st = sqlite3_next_stmt(db, NULL)))
+    sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* ---- statements ------------------------------------------------------------ */
 
 static int exec(sqlite3 *db, const char *sql, struct vd_err *err) {
   int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -178,13 +150,6 @@ static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct vd_err *
   return rc == SQLITE_OK ? 0 : sqerr(db, rc, err, "prepare");
 }
 
-static void close_conn(sqlite3 *db) {
-  sqlite3_stmt *st;
-  while ((st = sqlite3_next_stmt(db, NULL)))
-    sqlite3_finalize(st);
-  sqlite3_close(db);
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *s) {
   if (s)
     sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -197,11 +162,113 @@ static char *col_text(sqlite3_stmt *st, int i) {
   return t ? vd_xstrdup((const char *)t) : NULL;
 }
 
-/* Steps a statement that returns no rows (or ignores them) and finalizes it. */
-static int run(sqlite3 *db, sqlite3_stmt *st, struct vd_err *err) {
-  int rc = sqlite3_step(st);
+/* Copies text column i into a fixed buffer ("" for NULL). */
+static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+/*
+ * Binds the arguments to ?1, ?2, ... as `types` says, one letter each:
+ * 't' text (const char *; NULL binds NULL), 'd' double, 'i' int,
+ * 'l' int64_t.
+ */
+static void bindv(sqlite3_stmt *st, const char *types, va_list ap) {
+  for (int i = 0; types[i]; i++) {
+    switch (types[i]) {
+    case 't': bind_text(st, i + 1, va_arg(ap, const char *)); break;
+    case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
+    case 'i': sqlite3_bind_int(st, i + 1, va_arg(ap, int)); break;
+    case 'l': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
+    default: VD_ASSERT(!"bind type is one of t, d, i, l");
+    }
+  }
+}
+
+typedef void (*row_fn)(sqlite3_stmt *st, void *u);
+
+/*
+ * Runs `sql` on `db` with the arguments bound (bindv), calling `row` (may be
+ * NULL) for each result row. Returns the number of rows, or a negative code.
+ * Every statement in this file is stepped here.
+ */
+static int eachv(sqlite3 *db, row_fn row, void *u, struct vd_err *err, const char *sql,
+                 const char *types, va_list ap) {
+  sqlite3_stmt *st = NULL;
+  int ret = prep(db, sql, &st, err), rc, n = 0;
+  if (ret < 0)
+    return ret;
+  bindv(st, types, ap);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (row)
+      row(st, u);
+    n++;
+  }
+  ret = rc == SQLITE_DONE ? n : sqerr(db, rc, err, "step");
   sqlite3_reset(st);
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqerr(db, rc, err, "step");
+  return ret;
+}
+
+static int each(sqlite3 *db, row_fn row, void *u, struct vd_err *err, const char *sql,
+                const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int ret = eachv(db, row, u, err, sql, types, ap);
+  va_end(ap);
+  return ret;
+}
+
+/* A write inside a transaction: returns the rows it changed, or a negative code. */
+static int run(sqlite3 *db, struct vd_err *err, const char *sql, const char *types, ...) {
+  va_list ap;
+  va_start(ap, types);
+  int ret = eachv(db, NULL, NULL, err, sql, types, ap);
+  va_end(ap);
+  return ret < 0 ? ret : sqlite3_changes(db);
+}
+
+/* One statement on a pooled connection, outside any transaction: eachv(). */
+static int query(struct sq *q, row_fn row, void *u, struct vd_err *err, const char *sql,
+                 const char *types, ...) {
+  sqlite3 *db;
+  int ret = get_conn(q, &db, err);
+  if (ret < 0)
+    return ret;
+  va_list ap;
+  va_start(ap, types);
+  ret = eachv(db, row, u, err, sql, types, ap);
+  va_end(ap);
+  put_conn(q, db);
+  return ret;
+}
+
+typedef int (*tx_fn)(sqlite3 *db, void *arg, struct vd_err *err);
+
+/* BEGIN IMMEDIATE, fn, then COMMIT when fn returned >= 0, else ROLLBACK.
+ * Returns fn's value, or the code of a failed BEGIN/COMMIT. */
+static int tx_on(sqlite3 *db, tx_fn fn, void *arg, struct vd_err *err) {
+  int ret = exec(db, "BEGIN IMMEDIATE", err);
+  if (ret < 0)
+    return ret;
+  ret = fn(db, arg, err);
+  if (ret >= 0) {
+    int c = exec(db, "COMMIT", err);
+    ret = c < 0 ? c : ret;
+  }
+  if (ret < 0 && !sqlite3_get_autocommit(db))
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return ret;
+}
+
+/* tx_on() on a pooled connection. */
+static int with_tx(struct sq *q, tx_fn fn, void *arg, struct vd_err *err) {
+  sqlite3 *db;
+  int ret = get_conn(q, &db, err);
+  if (ret < 0)
+    return ret;
+  ret = tx_on(db, fn, arg, err);
+  put_conn(q, db);
+  return ret;
 }
 
 static double now_wall(void) {
@@ -210,46 +277,26 @@ static double now_wall(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * Runs a read on a pooled connection: `sql` with `arg` bound to ?1 (when
- * not NULL), calling `row` for each result row. Returns the row count or a
- * negative code. Most reads in this file are this shape.
- */
-typedef void (*row_fn)(sqlite3_stmt *st, void *u);
-
-static int query(struct sq *q, const char *sql, const char *arg, row_fn row, void *u,
-                 struct vd_err *err) {
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err), rc, n = 0;
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db, sql, &st, err)) < 0)
-    goto out;
-  if (arg)
-    bind_text(st, 1, arg);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    row(st, u);
-    n++;
-  }
-  ret = rc == SQLITE_DONE ? n : sqerr(db, rc, err, "query");
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
-}
-
 static void row_int(sqlite3_stmt *st, void *u) { *(int64_t *)u = sqlite3_column_int64(st, 0); }
+
+static void row_id(sqlite3_stmt *st, void *u) { col_copy(st, 0, u, 65); }
+
+/* Appends column 0 to a vd_idlist. */
+static void row_idlist(sqlite3_stmt *st, void *u) {
+  struct vd_idlist *l = u;
+  l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
+  col_copy(st, 0, l->ids[l->n++], 65);
+}
 
 /* ---- files ---------------------------------------------------------------- */
 
 #define FILE_COLS "seq, id, name, size, created, probe"
 
-static void read_file_row(sqlite3_stmt *st, struct vd_file_rec *f) {
+static void row_file(sqlite3_stmt *st, void *u) {
+  struct vd_file_rec *f = u;
   memset(f, 0, sizeof(*f));
   f->seq = sqlite3_column_int64(st, 0);
-  const unsigned char *id = sqlite3_column_text(st, 1);
-  snprintf(f->id, sizeof(f->id), "%s", id ? (const char *)id : "");
+  col_copy(st, 1, f->id, sizeof(f->id));
   f->name = col_text(st, 2);
   if (!f->name)
     f->name = vd_xstrdup("");
@@ -259,113 +306,104 @@ static void read_file_row(sqlite3_stmt *st, struct vd_file_rec *f) {
 }
 
 static int sq_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
   if (!f->created)
     f->created = now_wall();
-  if ((ret = prep(db,
-                  "INSERT INTO files(id, name, size, created, probe) VALUES(?,?,?,?,?)"
-                  " ON CONFLICT(id) DO NOTHING",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, f->id);
-  bind_text(st, 2, f->name ? f->name : "");
-  sqlite3_bind_int64(st, 3, f->size);
-  sqlite3_bind_double(st, 4, f->created);
-  bind_text(st, 5, f->probe);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
+  int64_t seq = 0;
+  int n = query((struct sq *)s, row_int, &seq, err,
+                "INSERT INTO files(id, name, size, created, probe) VALUES(?,?,?,?,?)"
+                " ON CONFLICT(id) DO NOTHING RETURNING seq",
+                "ttldt", f->id, f->name ? f->name : "", (int64_t)f->size, f->created, f->probe);
+  if (n < 0)
+    return n;
   if (existed)
-    *existed = sqlite3_changes(db) == 0;
-  f->seq = sqlite3_last_insert_rowid(db);
-out:
-  put_conn(q, db);
-  return ret;
+    *existed = n == 0;
+  if (n)
+    f->seq = seq;
+  return 0;
 }
-
-static void row_file(sqlite3_stmt *st, void *u) { read_file_row(st, u); }
 
 static int sq_file_get(struct vd_store *s, const char *id, struct vd_file_rec *out,
                        struct vd_err *err) {
-  int n = query((struct sq *)s, "SELECT " FILE_COLS " FROM files WHERE id = ?", id, row_file, out,
-                err);
+  int n = query((struct sq *)s, row_file, out, err, "SELECT " FILE_COLS " FROM files WHERE id = ?",
+                "t", id);
   return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id) : 0;
+}
+
+/* Up to `cap` records of `size` bytes, each read by `read`. */
+struct page {
+  void *recs;
+  size_t size, n, cap;
+  row_fn read;
+};
+
+static void row_page(sqlite3_stmt *st, void *u) {
+  struct page *p = u;
+  if (p->n < p->cap)
+    p->read(st, (char *)p->recs + p->size * p->n++);
+}
+
+static void page_init(struct page *p, size_t size, int limit, row_fn read) {
+  p->cap = limit > 0 ? (size_t)limit : 0;
+  p->recs = vd_xcalloc(p->cap ? p->cap : 1, size);
+  p->size = size;
+  p->n = 0;
+  p->read = read;
 }
 
 static int sq_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd_file_rec **out,
                         size_t *n, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  *out = NULL;
-  *n = 0;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db, "SELECT " FILE_COLS " FROM files WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-                  &st, err)) < 0)
-    goto out;
-  sqlite3_bind_int64(st, 1, cursor > 0 ? cursor : INT64_MAX);
-  sqlite3_bind_int(st, 2, limit);
-  struct vd_file_rec *recs = vd_xcalloc((size_t)(limit > 0 ? limit : 1), sizeof(*recs));
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)*n < limit)
-    read_file_row(st, &recs[(*n)++]);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    ret = sqerr(db, rc, err, "file_list");
-  sqlite3_reset(st);
-  *out = recs;
-out:
-  put_conn(q, db);
-  return ret;
+  struct page p;
+  page_init(&p, sizeof(**out), limit, row_file);
+  int ret = query((struct sq *)s, row_page, &p, err,
+                  "SELECT " FILE_COLS " FROM files WHERE seq < ? ORDER BY seq DESC LIMIT ?", "li",
+                  cursor > 0 ? cursor : INT64_MAX, limit);
+  *out = p.recs;
+  *n = p.n;
+  return ret < 0 ? ret : 0;
 }
 
-/* Adds to `l` those of `cands` that no row references any more. */
-static int collect_orphans(sqlite3 *db, char (*cands)[65], size_t nc, struct vd_idlist *l,
-                           struct vd_err *err) {
-  sqlite3_stmt *st = NULL;
-  int ret = prep(db,
+struct del {
+  const char *id, *blobs_sql, *del_sql, *what;
+  int id_is_blob;
+  struct vd_idlist *orphans;
+};
+
+/* Adds `id` to `l` when no row references it and it is not there yet. */
+static int add_if_orphan(sqlite3 *db, struct vd_idlist *l, const char *id, struct vd_err *err) {
+  for (size_t k = 0; k < l->n; k++)
+    if (!strcmp(l->ids[k], id))
+      return 0;
+  int64_t used = 1;
+  int ret = each(db, row_int, &used, err,
                  "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
                  " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
-                 &st, err);
-  if (ret < 0)
-    return ret;
-  for (size_t i = 0; i < nc; i++) {
-    int dup = 0;
-    for (size_t k = 0; k < l->n; k++)
-      dup |= !strcmp(l->ids[k], cands[i]);
-    if (dup)
-      continue;
-    sqlite3_reset(st);
-    bind_text(st, 1, cands[i]);
-    if (sqlite3_step(st) == SQLITE_ROW && !sqlite3_column_int(st, 0)) {
-      l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
-      memcpy(l->ids[l->n++], cands[i], 65);
-    }
+                 "t", id);
+  if (ret >= 0 && !used) {
+    l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
+    snprintf(l->ids[l->n++], 65, "%s", id);
   }
-  sqlite3_reset(st);
-  return 0;
+  return ret < 0 ? ret : 0;
 }
 
-/* Blob ids of the artifacts selected by `where` (bound to `arg`). */
-static int artifact_blobs(sqlite3 *db, const char *sql, const char *arg, char (**out)[65],
-                          size_t *n, struct vd_err *err) {
-  sqlite3_stmt *st = NULL;
-  int ret = prep(db, sql, &st, err);
-  if (ret < 0)
-    return ret;
-  bind_text(st, 1, arg);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    *out = vd_xrealloc(*out, (*n + 1) * sizeof(**out));
-    const unsigned char *b = sqlite3_column_text(st, 0);
-    snprintf((*out)[(*n)++], 65, "%s", b ? (const char *)b : "");
+static int delete_tx(sqlite3 *db, void *arg, struct vd_err *err) {
+  struct del *d = arg;
+  struct vd_idlist cands = {0, NULL};
+  int ret;
+  if ((ret = each(db, row_idlist, &cands, err, d->blobs_sql, "t", d->id)) < 0 ||
+      (ret = run(db, err, d->del_sql, "t", d->id)) < 0)
+    goto out;
+  if (ret == 0) {
+    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no %s %s", d->what, d->id);
+    goto out;
   }
-  sqlite3_reset(st);
-  return 0;
+  ret = 0;
+  for (size_t i = 0; i < cands.n && ret >= 0; i++)
+    ret = add_if_orphan(db, d->orphans, cands.ids[i], err);
+  if (ret >= 0 && d->id_is_blob)
+    ret = add_if_orphan(db, d->orphans, d->id, err);
+out:
+  vd_idlist_fini(&cands);
+  return ret;
 }
 
 /*
@@ -373,57 +411,32 @@ static int artifact_blobs(sqlite3 *db, const char *sql, const char *arg, char (*
  * `blobs_sql` selects (plus `id` itself when it names a blob), and reports
  * those that nothing references afterwards. One transaction.
  */
-static int delete_reporting_orphans(struct sq *q, const char *id, const char *blobs_sql,
-                                    const char *del_sql, int id_is_blob, const char *what,
-                                    struct vd_idlist *orphans, struct vd_err *err) {
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  char(*cands)[65] = NULL;
-  size_t nc = 0;
-  memset(orphans, 0, sizeof(*orphans));
-  int ret = get_conn(q, &db, err);
+static int delete_reporting_orphans(struct sq *q, struct del *d, struct vd_err *err) {
+  memset(d->orphans, 0, sizeof(*d->orphans));
+  int ret = with_tx(q, delete_tx, d, err);
   if (ret < 0)
-    return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0 ||
-      (ret = artifact_blobs(db, blobs_sql, id, &cands, &nc, err)) < 0 ||
-      (ret = prep(db, del_sql, &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, id);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
-  if (sqlite3_changes(db) == 0) {
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no %s %s", what, id);
-    goto out;
-  }
-  if (id_is_blob) {
-    cands = vd_xrealloc(cands, (nc + 1) * sizeof(*cands));
-    snprintf(cands[nc++], 65, "%s", id);
-  }
-  if ((ret = collect_orphans(db, cands, nc, orphans, err)) < 0)
-    goto out;
-  ret = exec(db, "COMMIT", err);
-out:
-  if (ret < 0)
-    vd_idlist_fini(orphans);
-  free(cands);
-  put_conn(q, db);
-  return ret;
+    vd_idlist_fini(d->orphans);
+  return ret < 0 ? ret : 0;
 }
 
 static int sq_file_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
                           struct vd_err *err) {
-  return delete_reporting_orphans((struct sq *)s, id,
-                                  "SELECT a.blob FROM artifacts a JOIN jobs j ON a.job_id = j.id"
-                                  " WHERE j.file_id = ?",
-                                  "DELETE FROM files WHERE id = ?", 1, "file", orphans, err);
+  struct del d = {id,
+                  "SELECT a.blob FROM artifacts a JOIN jobs j ON a.job_id = j.id"
+                  " WHERE j.file_id = ?",
+                  "DELETE FROM files WHERE id = ?",
+                  "file",
+                  1,
+                  orphans};
+  return delete_reporting_orphans((struct sq *)s, &d, err);
 }
 
 static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
                                struct vd_err *err) {
   int64_t v = 0;
-  int ret = query((struct sq *)s,
+  int ret = query((struct sq *)s, row_int, &v, err,
                   "SELECT COUNT(*) FROM jobs WHERE file_id = ? AND state IN ('queued','running')",
-                  file_id, row_int, &v, err);
+                  "t", file_id);
   *n = (int)v;
   return ret < 0 ? ret : 0;
 }
@@ -438,8 +451,7 @@ static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
 static void read_job_row(sqlite3_stmt *st, struct vd_job_rec *j, int with_result) {
   memset(j, 0, sizeof(*j));
   j->seq = sqlite3_column_int64(st, 0);
-  const unsigned char *id = sqlite3_column_text(st, 1);
-  snprintf(j->id, sizeof(j->id), "%s", id ? (const char *)id : "");
+  col_copy(st, 1, j->id, sizeof(j->id));
   j->file_id = col_text(st, 2);
   j->source = col_text(st, 3);
   j->analyses = col_text(st, 4);
@@ -465,297 +477,218 @@ static void read_job_row(sqlite3_stmt *st, struct vd_job_rec *j, int with_result
   j->result = with_result ? col_text(st, 22) : NULL;
 }
 
+static void row_job(sqlite3_stmt *st, void *u) { read_job_row(st, u, 1); }
+static void row_job_brief(sqlite3_stmt *st, void *u) { read_job_row(st, u, 0); }
+
 static int sq_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
   if (!j->created)
     j->created = now_wall();
   j->updated = j->created;
   j->state = VD_JOB_QUEUED;
   if (j->max_attempts < 1)
     j->max_attempts = 3;
-  if ((ret = prep(db,
+  int ret = query((struct sq *)s, row_int, &j->seq, err,
                   "INSERT INTO jobs(id, file_id, source, analyses, params, webhook, kind, extra,"
                   " state, max_attempts, created, updated, stage)"
-                  " VALUES(?,?,?,?,?,?,?,?,'queued',?,?,?,'queued')",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, j->id);
-  bind_text(st, 2, j->file_id);
-  bind_text(st, 3, j->source);
-  bind_text(st, 4, j->analyses ? j->analyses : "[]");
-  bind_text(st, 5, j->params ? j->params : "{}");
-  bind_text(st, 6, j->webhook);
-  bind_text(st, 7, j->kind ? j->kind : "v1");
-  bind_text(st, 8, j->extra);
-  sqlite3_bind_int(st, 9, j->max_attempts);
-  sqlite3_bind_double(st, 10, j->created);
-  sqlite3_bind_double(st, 11, j->updated);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
-  j->seq = sqlite3_last_insert_rowid(db);
-out:
-  put_conn(q, db);
-  return ret;
+                  " VALUES(?,?,?,?,?,?,?,?,'queued',?,?,?,'queued') RETURNING seq",
+                  "ttttttttidd", j->id, j->file_id, j->source, j->analyses ? j->analyses : "[]",
+                  j->params ? j->params : "{}", j->webhook, j->kind ? j->kind : "v1", j->extra,
+                  j->max_attempts, j->created, j->updated);
+  return ret < 0 ? ret : 0;
 }
 
 static int get_job_on(sqlite3 *db, const char *id, struct vd_job_rec *out, struct vd_err *err) {
-  sqlite3_stmt *st = NULL;
-  int ret = prep(db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", &st, err);
-  if (ret < 0)
-    return ret;
-  bind_text(st, 1, id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    read_job_row(st, out, 1);
-  else if (rc == SQLITE_DONE)
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id);
-  else
-    ret = sqerr(db, rc, err, "job_get");
-  sqlite3_reset(st);
-  return ret;
+  int n = each(db, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "t", id);
+  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id) : 0;
 }
-
-static void row_job(sqlite3_stmt *st, void *u) { read_job_row(st, u, 1); }
 
 static int sq_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
                       struct vd_err *err) {
-  int n = query((struct sq *)s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", id, row_job, out, err);
+  int n = query((struct sq *)s, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?",
+                "t", id);
   return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id) : 0;
 }
 
 static int sq_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
                        int64_t cursor, int limit, struct vd_job_rec **out, size_t *n,
                        struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  *out = NULL;
-  *n = 0;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db,
+  struct page p;
+  page_init(&p, sizeof(**out), limit, row_job_brief);
+  int ret = query((struct sq *)s, row_page, &p, err,
                   "SELECT " JOB_COLS " FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR file_id = ?2)"
                   " AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4)"
                   " ORDER BY seq DESC LIMIT ?5",
-                  &st, err)) < 0)
-    goto out;
-  sqlite3_bind_int64(st, 1, cursor > 0 ? cursor : INT64_MAX);
-  bind_text(st, 2, file_id);
-  bind_text(st, 3, state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL);
-  bind_text(st, 4, kind);
-  sqlite3_bind_int(st, 5, limit);
-  struct vd_job_rec *recs = vd_xcalloc((size_t)(limit > 0 ? limit : 1), sizeof(*recs));
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int)*n < limit)
-    read_job_row(st, &recs[(*n)++], 0);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    ret = sqerr(db, rc, err, "job_list");
-  sqlite3_reset(st);
-  *out = recs;
-out:
-  put_conn(q, db);
-  return ret;
+                  "lttti", cursor > 0 ? cursor : INT64_MAX, file_id,
+                  state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL, kind, limit);
+  *out = p.recs;
+  *n = p.n;
+  return ret < 0 ? ret : 0;
+}
+
+/*
+ * Records the webhook delivery of job `id`, which has just reached its final
+ * state in the current transaction, due at `now`. Jobs without a webhook
+ * record nothing. The payload is built from the row the transaction wrote,
+ * so it always says what the store says.
+ */
+static int record_webhook(sqlite3 *db, const char *id, double now, struct vd_err *err) {
+  int ret = run(db, err,
+                "INSERT INTO webhooks(job_id, url, body, next_at, created)"
+                " SELECT id, webhook, json_object('id', id, 'status', state, 'file_id', file_id,"
+                "  'error', error, 'finished_at', finished), ?2, ?2"
+                " FROM jobs WHERE id = ?1 AND webhook IS NOT NULL AND webhook <> ''"
+                "  AND state IN ('succeeded', 'failed', 'canceled')",
+                "td", id, now);
+  return ret < 0 ? ret : 0;
+}
+
+struct claim {
+  const char *worker;
+  double now, lease;
+  struct vd_job_rec *out;
+};
+
+/* Collects the ids of rows whose new state (column 1) is final. */
+static void row_ended(sqlite3_stmt *st, void *u) {
+  if (strcmp((const char *)sqlite3_column_text(st, 1), "queued"))
+    row_idlist(st, u);
+}
+
+static int claim_tx(sqlite3 *db, void *arg, struct vd_err *err) {
+  struct claim *c = arg;
+  struct vd_idlist ended = {0, NULL};
+  char id[65] = "";
+  /* Leases that ran out belong to workers that died: cancel what was being
+   * canceled, give up on jobs out of attempts, and queue the rest again. */
+  int ret = each(db, row_ended, &ended, err,
+                 "UPDATE jobs SET state = CASE WHEN cancel THEN 'canceled'"
+                 "  WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
+                 " finished = CASE WHEN cancel OR attempts >= max_attempts THEN ?1 ELSE 0 END,"
+                 " error = CASE WHEN cancel THEN 'canceled'"
+                 "  ELSE 'worker lost (lease expired) on attempt ' || attempts || ' of '"
+                 "   || max_attempts END,"
+                 " stage = CASE WHEN cancel OR attempts >= max_attempts THEN stage"
+                 "  ELSE 'queued again' END,"
+                 " worker = NULL, updated = ?1"
+                 " WHERE state = 'running' AND lease_until < ?1 RETURNING id, state",
+                 "d", c->now);
+  if (ret > 0)
+    VD_WARN("store: %d job(s) with expired leases recovered", ret);
+  for (size_t i = 0; ret >= 0 && i < ended.n; i++)
+    ret = record_webhook(db, ended.ids[i], c->now, err);
+  vd_idlist_fini(&ended);
+  if (ret < 0 ||
+      (ret = each(db, row_id, id, err,
+                  "SELECT id FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1", "")) <= 0)
+    return ret;
+  if ((ret = run(db, err,
+                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?,"
+                 " lease_until = ?, started = ?, updated = ?, stage = 'starting' WHERE id = ?",
+                 "tdddt", c->worker, c->now + c->lease, c->now, c->now, id)) < 0)
+    return ret;
+  return (ret = get_job_on(db, id, c->out, err)) < 0 ? ret : 1;
 }
 
 static int sq_job_claim(struct vd_store *s, const char *worker, double now, double lease,
                         struct vd_job_rec *out, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  char id[40] = "";
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0)
-    goto out;
-  /* Leases that ran out belong to workers that died: cancel what was being
-   * canceled, give up on jobs out of attempts, and queue the rest again. */
-  if ((ret = prep(db,
-                  "UPDATE jobs SET state = CASE WHEN cancel THEN 'canceled'"
-                  "  WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
-                  " finished = CASE WHEN cancel OR attempts >= max_attempts THEN ?1 ELSE 0 END,"
-                  " error = CASE WHEN cancel THEN 'canceled'"
-                  "  ELSE 'worker lost (lease expired) on attempt ' || attempts || ' of '"
-                  "   || max_attempts END,"
-                  " stage = CASE WHEN cancel OR attempts >= max_attempts THEN stage"
-                  "  ELSE 'queued again' END,"
-                  " worker = NULL, updated = ?1"
-                  " WHERE state = 'running' AND lease_until < ?1",
-                  &st, err)) < 0)
-    goto out;
-  sqlite3_bind_double(st, 1, now);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
-  if (sqlite3_changes(db) > 0)
-    VD_WARN("store: %d job(s) with expired leases recovered", sqlite3_changes(db));
-  if ((ret = prep(db, "SELECT id FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1", &st,
-                  err)) < 0)
-    goto out;
-  if (sqlite3_step(st) == SQLITE_ROW)
-    snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_reset(st);
-  if (!id[0]) {
-    ret = exec(db, "COMMIT", err);
-    goto out;
-  }
-  if ((ret = prep(db,
-                  "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?,"
-                  " lease_until = ?, started = ?, updated = ?, stage = 'starting' WHERE id = ?",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, worker);
-  sqlite3_bind_double(st, 2, now + lease);
-  sqlite3_bind_double(st, 3, now);
-  sqlite3_bind_double(st, 4, now);
-  bind_text(st, 5, id);
-  if ((ret = run(db, st, err)) < 0 || (ret = get_job_on(db, id, out, err)) < 0)
-    goto out;
-  if ((ret = exec(db, "COMMIT", err)) < 0) {
+  struct claim c = {worker, now, lease, out};
+  memset(out, 0, sizeof(*out));
+  int ret = with_tx((struct sq *)s, claim_tx, &c, err);
+  if (ret < 0) /* the COMMIT failed after the row was read */
     vd_job_rec_fini(out);
-    goto out;
-  }
-  ret = 1;
-out:
-  put_conn(q, db);
   return ret;
 }
+
+static void row_cancel(sqlite3_stmt *st, void *u) { *(int *)u = sqlite3_column_int(st, 0); }
 
 static int sq_job_heartbeat(struct vd_store *s, const char *id, const char *worker,
                             double progress, const char *stage, double now, double lease_until,
                             int *cancel, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
   *cancel = 0;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = prep(db,
-                  "UPDATE jobs SET progress = ?, stage = COALESCE(?, stage), updated = ?,"
-                  " lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'"
-                  " RETURNING cancel",
-                  &st, err)) < 0)
-    goto out;
-  sqlite3_bind_double(st, 1, progress);
-  bind_text(st, 2, stage);
-  sqlite3_bind_double(st, 3, now);
-  sqlite3_bind_double(st, 4, lease_until);
-  bind_text(st, 5, id);
-  bind_text(st, 6, worker);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *cancel = sqlite3_column_int(st, 0);
-  else if (rc == SQLITE_DONE)
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", id, worker);
-  else
-    ret = sqerr(db, rc, err, "heartbeat");
-  sqlite3_reset(st);
-out:
-  put_conn(q, db);
-  return ret;
+  int n = query((struct sq *)s, row_cancel, cancel, err,
+                "UPDATE jobs SET progress = ?, stage = COALESCE(?, stage), updated = ?,"
+                " lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'"
+                " RETURNING cancel",
+                "dtddtt", progress, stage, now, lease_until, id, worker);
+  return n < 0    ? n
+         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", id,
+                               worker)
+                  : 0;
+}
+
+struct finish {
+  const char *id, *worker, *result, *error;
+  enum vd_job_state state;
+  const struct vd_artifact_rec *arts;
+  size_t n_arts;
+  double now;
+};
+
+static int finish_tx(sqlite3 *db, void *arg, struct vd_err *err) {
+  struct finish *f = arg;
+  const char *state = vd_job_state_name(f->state);
+  int ret = run(db, err,
+                "UPDATE jobs SET state = ?1, result = ?2, error = ?3, finished = ?4, updated = ?4,"
+                " progress = CASE WHEN ?1 = 'succeeded' THEN 1 ELSE progress END,"
+                " stage = ?1, worker = NULL"
+                " WHERE id = ?5 AND worker = ?6 AND state = 'running'",
+                "tttdtt", state, f->result, f->error, f->now, f->id, f->worker);
+  if (ret == 0)
+    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", f->id,
+                     f->worker);
+  for (size_t i = 0; ret >= 0 && i < f->n_arts; i++)
+    ret = run(db, err,
+              "INSERT OR REPLACE INTO artifacts(job_id, analysis, name, blob, size)"
+              " VALUES(?,?,?,?,?)",
+              "ttttl", f->id, f->arts[i].analysis, f->arts[i].name, f->arts[i].blob,
+              (int64_t)f->arts[i].size);
+  return ret < 0 ? ret : record_webhook(db, f->id, f->now, err);
 }
 
 static int sq_job_finish(struct vd_store *s, const char *id, const char *worker,
                          enum vd_job_state state, const char *result, const char *error,
                          const struct vd_artifact_rec *arts, size_t n_arts, double now,
                          struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
+  struct finish f = {id, worker, result, error, state, arts, n_arts, now};
+  return with_tx((struct sq *)s, finish_tx, &f, err);
+}
+
+struct cancel {
+  const char *id;
+  double now;
+  int *state;
+};
+
+static int cancel_tx(sqlite3 *db, void *arg, struct vd_err *err) {
+  struct cancel *c = arg;
+  char before[65] = "";
+  int ret = each(db, row_id, before, err, "SELECT state FROM jobs WHERE id = ?", "t", c->id);
+  if (ret <= 0)
+    return ret < 0 ? ret : vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", c->id);
+  if ((ret = run(db, err,
+                 "UPDATE jobs SET cancel = 1, updated = ?1,"
+                 " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
+                 " finished = CASE WHEN state = 'queued' THEN ?1 ELSE finished END,"
+                 " error = CASE WHEN state = 'queued' THEN 'canceled' ELSE error END"
+                 " WHERE id = ?2",
+                 "dt", c->now, c->id)) < 0)
     return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0)
-    goto out;
-  if ((ret = prep(db,
-                  "UPDATE jobs SET state = ?, result = ?, error = ?, finished = ?, updated = ?,"
-                  " progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END,"
-                  " stage = ?, worker = NULL"
-                  " WHERE id = ? AND worker = ? AND state = 'running'",
-                  &st, err)) < 0)
-    goto out;
-  bind_text(st, 1, vd_job_state_name(state));
-  bind_text(st, 2, result);
-  bind_text(st, 3, error);
-  sqlite3_bind_double(st, 4, now);
-  sqlite3_bind_double(st, 5, now);
-  bind_text(st, 6, vd_job_state_name(state));
-  bind_text(st, 7, vd_job_state_name(state));
-  bind_text(st, 8, id);
-  bind_text(st, 9, worker);
-  if ((ret = run(db, st, err)) < 0)
-    goto out;
-  if (sqlite3_changes(db) == 0) {
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", id, worker);
-    goto out;
-  }
-  if ((ret = prep(db,
-                  "INSERT OR REPLACE INTO artifacts(job_id, analysis, name, blob, size)"
-                  " VALUES(?,?,?,?,?)",
-                  &st, err)) < 0)
-    goto out;
-  for (size_t i = 0; i < n_arts; i++) {
-    sqlite3_reset(st);
-    bind_text(st, 1, id);
-    bind_text(st, 2, arts[i].analysis);
-    bind_text(st, 3, arts[i].name);
-    bind_text(st, 4, arts[i].blob);
-    sqlite3_bind_int64(st, 5, arts[i].size);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE) {
-      ret = sqerr(db, rc, err, "artifact");
-      sqlite3_reset(st);
-      goto out;
-    }
-  }
-  sqlite3_reset(st);
-  ret = exec(db, "COMMIT", err);
-out:
-  put_conn(q, db);
-  return ret;
+  int queued = !strcmp(before, "queued");
+  *c->state = queued ? VD_JOB_CANCELED : vd_job_state_parse(before);
+  return queued ? record_webhook(db, c->id, c->now, err) : 0;
 }
 
 static int sq_job_cancel(struct vd_store *s, const char *id, double now, int *state,
                          struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  struct vd_job_rec j;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  if ((ret = exec(db, "BEGIN IMMEDIATE", err)) < 0)
-    goto out;
-  if ((ret = prep(db,
-                  "UPDATE jobs SET cancel = 1, updated = ?1,"
-                  " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
-                  " finished = CASE WHEN state = 'queued' THEN ?1 ELSE finished END,"
-                  " error = CASE WHEN state = 'queued' THEN 'canceled' ELSE error END"
-                  " WHERE id = ?2",
-                  &st, err)) < 0)
-    goto out;
-  sqlite3_bind_double(st, 1, now);
-  bind_text(st, 2, id);
-  if ((ret = run(db, st, err)) < 0 || (ret = get_job_on(db, id, &j, err)) < 0)
-    goto out;
-  *state = (int)j.state;
-  vd_job_rec_fini(&j);
-  ret = exec(db, "COMMIT", err);
-out:
-  put_conn(q, db);
-  return ret;
+  struct cancel c = {id, now, state};
+  return with_tx((struct sq *)s, cancel_tx, &c, err);
 }
 
 static int sq_job_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
                          struct vd_err *err) {
-  return delete_reporting_orphans((struct sq *)s, id, "SELECT blob FROM artifacts WHERE job_id = ?",
-                                  "DELETE FROM jobs WHERE id = ?", 0, "analysis", orphans, err);
+  struct del d = {id,     "SELECT blob FROM artifacts WHERE job_id = ?",
+                  "DELETE FROM jobs WHERE id = ?", "analysis", 0, orphans};
+  return delete_reporting_orphans((struct sq *)s, &d, err);
 }
 
 struct arts {
@@ -769,18 +702,17 @@ static void row_artifact(sqlite3_stmt *st, void *u) {
   struct vd_artifact_rec *a = &l->v[l->n++];
   a->analysis = col_text(st, 0);
   a->name = col_text(st, 1);
-  const unsigned char *b = sqlite3_column_text(st, 2);
-  snprintf(a->blob, sizeof(a->blob), "%s", b ? (const char *)b : "");
+  col_copy(st, 2, a->blob, sizeof(a->blob));
   a->size = sqlite3_column_int64(st, 3);
 }
 
 static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                             size_t *n, struct vd_err *err) {
   struct arts l = {NULL, 0};
-  int ret = query((struct sq *)s,
+  int ret = query((struct sq *)s, row_artifact, &l, err,
                   "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = ?"
                   " ORDER BY analysis, name",
-                  id, row_artifact, &l, err);
+                  "t", id);
   *out = l.v;
   *n = l.n;
   return ret < 0 ? ret : 0;
@@ -794,51 +726,103 @@ static void row_count(sqlite3_stmt *st, void *u) {
 
 static int sq_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
   memset(counts, 0, sizeof(int64_t) * VD_JOB_NSTATES);
-  int ret = query((struct sq *)s, "SELECT state, COUNT(*) FROM jobs GROUP BY state", NULL,
-                  row_count, counts, err);
+  int ret = query((struct sq *)s, row_count, counts, err,
+                  "SELECT state, COUNT(*) FROM jobs GROUP BY state", "");
   return ret < 0 ? ret : 0;
 }
 
 static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) {
   int64_t v = 0;
-  int ret = query((struct sq *)s,
+  int ret = query((struct sq *)s, row_int, &v, err,
                   "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
                   " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
-                  blob, row_int, &v, err);
+                  "t", blob);
   return ret < 0 ? ret : (int)v;
+}
+
+/* ---- webhook deliveries ------------------------------------------------------ */
+
+static void row_webhook(sqlite3_stmt *st, void *u) {
+  struct vd_webhook_rec *h = u;
+  h->id = sqlite3_column_int64(st, 0);
+  col_copy(st, 1, h->job_id, sizeof(h->job_id));
+  h->url = col_text(st, 2);
+  h->body = col_text(st, 3);
+  h->attempts = sqlite3_column_int(st, 4);
+  h->next_at = sqlite3_column_double(st, 5);
+}
+
+static void row_double(sqlite3_stmt *st, void *u) { *(double *)u = sqlite3_column_double(st, 0); }
+
+static int sq_webhook_claim(struct vd_store *s, double now, double lease,
+                            struct vd_webhook_rec *out, double *next, struct vd_err *err) {
+  struct sq *q = (struct sq *)s;
+  double first = 0;
+  memset(out, 0, sizeof(*out));
+  *next = 0;
+  /* A read first, so an idle poller never takes the write lock. */
+  int n = query(q, row_double, &first, err,
+                "SELECT next_at FROM webhooks ORDER BY next_at LIMIT 1", "");
+  if (n <= 0 || first > now) {
+    *next = first;
+    return n < 0 ? n : 0;
+  }
+  /* One statement, so it is atomic without a transaction of its own; if
+   * someone else took the row in between, this claims nothing. */
+  n = query(q, row_webhook, out, err,
+            "UPDATE webhooks SET attempts = attempts + 1, next_at = ?2"
+            " WHERE id = (SELECT id FROM webhooks WHERE next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
+            " RETURNING id, job_id, url, body, attempts, next_at",
+            "dd", now, now + lease);
+  if (n == 0)
+    *next = now;
+  return n < 0 ? n : n > 0;
+}
+
+static int sq_webhook_retry(struct vd_store *s, int64_t id, double next_at, const char *error,
+                            struct vd_err *err) {
+  int n = query((struct sq *)s, NULL, NULL, err,
+                "UPDATE webhooks SET next_at = ?2, error = ?3 WHERE id = ?1 RETURNING id", "ldt",
+                id, next_at, error);
+  return n < 0    ? n
+         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no webhook delivery %lld", (long long)id)
+                  : 0;
+}
+
+static int sq_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) {
+  int n = query((struct sq *)s, NULL, NULL, err, "DELETE FROM webhooks WHERE id = ? RETURNING id",
+                "l", id);
+  return n < 0    ? n
+         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no webhook delivery %lld", (long long)id)
+                  : 0;
+}
+
+static int sq_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
+  *n = 0;
+  int ret = query((struct sq *)s, row_int, n, err, "SELECT COUNT(*) FROM webhooks", "");
+  return ret < 0 ? ret : 0;
 }
 
 /* ---- open / migrate ---------------------------------------------------------- */
 
-static int migrate(sqlite3 *db, struct vd_err *err) {
-  sqlite3_stmt *st = NULL;
-  int ret = exec(db, "BEGIN IMMEDIATE", err);
+static int migrate_tx(sqlite3 *db, void *arg, struct vd_err *err) {
+  (void)arg;
+  int64_t version = 0;
+  int ret = each(db, row_int, &version, err, "PRAGMA user_version", "");
   if (ret < 0)
     return ret;
-  if ((ret = prep(db, "PRAGMA user_version", &st, err)) < 0)
-    goto fail;
-  int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_reset(st);
-  int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
-  if (version > target) {
-    ret = vd_err_set(err, VD_ERR_UNSUPPORTED,
-                     "store: database schema version %d is newer than this vidan (%d)", version,
-                     target);
-    goto fail;
-  }
-  for (int v = version; v < target; v++) {
-    if ((ret = exec(db, migrations[v], err)) < 0)
-      goto fail;
+  if (version > vd__sqlite_nmigrations)
+    return vd_err_set(err, VD_ERR_UNSUPPORTED,
+                      "store: database schema version %d is newer than this vidan (%d)",
+                      (int)version, vd__sqlite_nmigrations);
+  for (int v = (int)version; v < vd__sqlite_nmigrations; v++) {
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-    if ((ret = exec(db, sql, err)) < 0)
-      goto fail;
+    if ((ret = exec(db, vd__sqlite_migrations[v], err)) < 0 || (ret = exec(db, sql, err)) < 0)
+      return ret;
     VD_INFO("store: migrated schema to version %d", v + 1);
   }
-  return exec(db, "COMMIT", err);
-fail:
-  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  return ret;
+  return 0;
 }
 
 static void sq_free(struct vd_store *s) {
@@ -870,6 +854,10 @@ static const struct vd_store_ops sqlite_ops = {
     .job_artifacts = sq_job_artifacts,
     .job_counts = sq_job_counts,
     .blob_referenced = sq_blob_referenced,
+    .webhook_claim = sq_webhook_claim,
+    .webhook_retry = sq_webhook_retry,
+    .webhook_delete = sq_webhook_delete,
+    .webhook_count = sq_webhook_count,
 };
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err) {
@@ -883,7 +871,7 @@ int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err
   int ret = open_conn(q, &db, err);
   if (ret < 0)
     goto fail;
-  if ((ret = migrate(db, err)) < 0) {
+  if ((ret = tx_on(db, migrate_tx, NULL, err)) < 0) {
     close_conn(db);
     goto fail;
   }

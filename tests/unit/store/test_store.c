@@ -15,35 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "../helpers/testutil.h"
-#include "store/store.h"
-
-static struct vd_store *open_db(const char *name) {
-  struct vd_store *s = NULL;
-  struct vd_err err = {0};
-  int ret = vd_store_open(&s, vd_test_path(name), &err);
-  if (ret)
-    fprintf(stderr, "%s\n", err.msg);
-  assert_int_equal(ret, 0);
-  return s;
-}
-
-static void put_file(struct vd_store *s, const char *id, int *existed) {
-  struct vd_file_rec f = {0};
-  snprintf(f.id, sizeof(f.id), "%s", id);
-  f.name = "a.mp4";
-  f.size = 42;
-  assert_int_equal(vd_store_file_put(s, &f, existed, NULL), 0);
-}
-
-static void new_job(struct vd_store *s, const char *id, const char *file, int max_attempts) {
-  struct vd_job_rec j = {0};
-  snprintf(j.id, sizeof(j.id), "%s", id);
-  j.file_id = (char *)file;
-  j.analyses = "[\"probe\"]";
-  j.max_attempts = max_attempts;
-  assert_int_equal(vd_store_job_create(s, &j, NULL), 0);
-}
+#include "store_test.h"
 
 static void test_files(void **state) {
   (void)state;
