@@ -55,9 +55,53 @@ struct vd_store {
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err);
 
-/* The SQLite schema history (store_sqlite_schema.c): vd__sqlite_migrations[i]
- * moves a database from user_version i to i + 1. */
+/* ---- SQLite backend internals ----------------------------------------------
+ * store_sqlite_schema.c: the schema history; vd__sqlite_migrations[i] moves a
+ * database from user_version i to i + 1.
+ * store_sqlite_db.c: a pool of connections to one database, and the only
+ * code that steps statements; store_sqlite.c: the operations, as SQL.
+ */
 extern const char *const vd__sqlite_migrations[];
 extern const int vd__sqlite_nmigrations;
+
+struct sqlite3;
+struct sqlite3_stmt;
+struct vd__sq_pool;
+
+/* Called for each result row; reads columns with sqlite3_column_*(). */
+typedef void (*vd__sq_row_fn)(struct sqlite3_stmt *st, void *u);
+/* One transaction's statements; >= 0 commits, < 0 rolls back. */
+typedef int (*vd__sq_tx_fn)(struct sqlite3 *db, void *arg, struct vd_err *err);
+
+/* Opens the database at `path` (WAL, foreign keys, busy timeout) and
+ * migrates its schema to the newest version. */
+int vd__sq_pool_open(struct vd__sq_pool **out, const char *path, struct vd_err *err) VD_WUR;
+void vd__sq_pool_free(struct vd__sq_pool *p);
+
+/*
+ * Runs one statement: `sql` with the arguments bound to ?1, ?2, ... as
+ * `types` says, one letter each: 't' text (const char *; NULL binds NULL),
+ * 'd' double, 'i' int, 'l' int64_t. Calls `row` (may be NULL) for each
+ * result row. Returns the number of rows, or a negative code.
+ * vd__sq_query takes a pooled connection and runs outside any transaction;
+ * vd__sq_each runs on `db`, inside the caller's transaction.
+ */
+int vd__sq_query(struct vd__sq_pool *p, vd__sq_row_fn row, void *u, struct vd_err *err,
+                 const char *sql, const char *types, ...) VD_WUR;
+int vd__sq_each(struct sqlite3 *db, vd__sq_row_fn row, void *u, struct vd_err *err, const char *sql,
+                const char *types, ...) VD_WUR;
+/* vd__sq_each for a write: returns the rows it changed, or a negative code. */
+int vd__sq_run(struct sqlite3 *db, struct vd_err *err, const char *sql, const char *types,
+               ...) VD_WUR;
+/*
+ * Runs fn in one write transaction on a pooled connection: BEGIN IMMEDIATE
+ * (the busy timeout queues writers), fn, then COMMIT when fn returned >= 0,
+ * else ROLLBACK. Returns fn's value, or the code of a failed BEGIN/COMMIT.
+ */
+int vd__sq_with_tx(struct vd__sq_pool *p, vd__sq_tx_fn fn, void *arg, struct vd_err *err) VD_WUR;
+
+/* Text column i: a heap copy (NULL for NULL), or copied into buf ("" for NULL). */
+char *vd__sq_text(struct sqlite3_stmt *st, int i);
+void vd__sq_copy(struct sqlite3_stmt *st, int i, char *buf, size_t len);
 
 #endif

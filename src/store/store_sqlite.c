@@ -1,28 +1,16 @@
 /*
- * store_sqlite.c: the SQLite backend of the store (see store.h).
+ * store_sqlite.c: the SQLite backend of the store (see store.h): every
+ * operation as its SQL. The plumbing (connection pool, binding, the
+ * transaction helper) is in store_sqlite_db.c, the schema in
+ * store_sqlite_schema.c.
  *
  * DESIGN
- * - One database file in WAL mode: readers never block the writer and the
- *   writer never blocks readers. Each thread takes a connection from a small
- *   pool for the length of one call, so HTTP threads read in parallel.
- * - Every multi-statement write runs through with_tx(): BEGIN IMMEDIATE, the
- *   operation's statements, then COMMIT, or ROLLBACK when any of them
- *   failed. The write lock is taken up front, so two writers never deadlock
- *   upgrading a read lock; the busy timeout (15 s) queues them instead, and
- *   is the only retry: in WAL mode a begun IMMEDIATE transaction cannot hit
- *   SQLITE_BUSY again before its COMMIT.
- * - Single statements run on their own (autocommit) through query(), which
- *   binds arguments from a type string, so each operation below shows only
- *   its SQL and what it does with the rows.
- * - synchronous=NORMAL in WAL mode loses nothing when the process is killed
- *   (only a power cut can drop the last commits), which is the failure the
- *   job queue is built to survive.
- * - Schema versions: PRAGMA user_version, and vd__sqlite_migrations[i]
- *   (store_sqlite_schema.c) moves the schema from version i to i+1 inside
- *   one transaction.
- * - SQLite result codes become vd error codes here and go no further.
+ * - An operation that is one statement runs on its own (autocommit) with
+ *   vd__sq_query(); one that is several runs them in a *_tx function under
+ *   vd__sq_with_tx(), which commits them together or not at all.
+ * - Webhook deliveries are written by the transaction that ends their job
+ *   (record_webhook), so the payload is built from the row just written.
  */
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,242 +22,12 @@
 #include "core/util.h"
 #include "store/store_int.h"
 
-#define POOL_MAX 16
-
 struct sq {
   struct vd_store base;
-  char *path;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  sqlite3 *free_conns[POOL_MAX];
-  int nfree, nopen;
+  struct vd__sq_pool *pool;
 };
 
-/* ---- connections -------------------------------------------------------- */
-
-static int sqerr(sqlite3 *db, int rc, struct vd_err *err, const char *what) {
-  int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? -16 /* -EBUSY */
-             : (rc & 0xff) == SQLITE_CONSTRAINT                         ? VD_ERR_INVALID
-             : (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ? VD_ERR_CORRUPT
-                                                                          : VD_ERR_INTERNAL;
-  return vd_err_set(err, code, "store: %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
-
-static void global_config(void) {
-  /* Memory statistics take a global mutex on every allocation. */
-  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-static int open_conn(struct sq *q, sqlite3 **out, struct vd_err *err) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  sqlite3 *db = NULL;
-  pthread_once(&once, global_config);
-  int rc = sqlite3_open_v2(q->path, &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    int ret = sqerr(db, rc, err, q->path);
-    sqlite3_close(db);
-    return ret;
-  }
-  sqlite3_busy_timeout(db, 15000);
-  rc = sqlite3_exec(db,
-                    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
-                    NULL, NULL, NULL);
-  if (rc != SQLITE_OK) {
-    int ret = sqerr(db, rc, err, "configuring connection");
-    sqlite3_close(db);
-    return ret;
-  }
-  *out = db;
-  return 0;
-}
-
-static int get_conn(struct sq *q, sqlite3 **out, struct vd_err *err) {
-  pthread_mutex_lock(&q->mu);
-  while (!q->nfree && q->nopen >= POOL_MAX)
-    pthread_cond_wait(&q->cv, &q->mu);
-  if (q->nfree) {
-    *out = q->free_conns[--q->nfree];
-    pthread_mutex_unlock(&q->mu);
-    return 0;
-  }
-  q->nopen++;
-  pthread_mutex_unlock(&q->mu);
-  int ret = open_conn(q, out, err);
-  if (ret < 0) {
-    pthread_mutex_lock(&q->mu);
-    q->nopen--;
-    pthread_cond_signal(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-  }
-  return ret;
-}
-
-static void put_conn(struct sq *q, sqlite3 *db) {
-  /* A statement left mid-step would hold a read snapshot: reset them all. */
-  for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c))
-    if (sqlite3_stmt_busy(c))
-      sqlite3_reset(c);
-  if (!sqlite3_get_autocommit(db)) /* only a bug leaves a transaction open here */
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  pthread_mutex_lock(&q->mu);
-  q->free_conns[q->nfree++] = db;
-  pthread_cond_signal(&q->cv);
-  pthread_mutex_unlock(&q->mu);
-}
-
-static void close_conn(sqlite3 *db) {
-  sqlite3_stmt *st;
-  while ((st = sqlite3_next_stmt(db, NULL)))
-    sqlite3_finalize(st);
-  sqlite3_close(db);
-}
-
-/* ---- statements ------------------------------------------------------------ */
-
-static int exec(sqlite3 *db, const char *sql, struct vd_err *err) {
-  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-  return rc == SQLITE_OK ? 0 : sqerr(db, rc, err, sql);
-}
-
-/*
- * Statements are compiled once per connection and reused: compiling SQL
- * cost more than running it on the hot GET paths. A statement is "done"
- * with sqlite3_reset (never finalized while the connection lives), so the
- * connection's own list (sqlite3_next_stmt) is the cache.
- */
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct vd_err *err) {
-  for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c)) {
-    if (!sqlite3_stmt_busy(c) && !strcmp(sqlite3_sql(c), sql)) {
-      sqlite3_clear_bindings(c);
-      *st = c;
-      return 0;
-    }
-  }
-  int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-  return rc == SQLITE_OK ? 0 : sqerr(db, rc, err, "prepare");
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s)
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null(st, i);
-}
-
-static char *col_text(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  return t ? vd_xstrdup((const char *)t) : NULL;
-}
-
-/* Copies text column i into a fixed buffer ("" for NULL). */
-static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  snprintf(buf, len, "%s", t ? (const char *)t : "");
-}
-
-/*
- * Binds the arguments to ?1, ?2, ... as `types` says, one letter each:
- * 't' text (const char *; NULL binds NULL), 'd' double, 'i' int,
- * 'l' int64_t.
- */
-static void bindv(sqlite3_stmt *st, const char *types, va_list ap) {
-  for (int i = 0; types[i]; i++) {
-    switch (types[i]) {
-    case 't': bind_text(st, i + 1, va_arg(ap, const char *)); break;
-    case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
-    case 'i': sqlite3_bind_int(st, i + 1, va_arg(ap, int)); break;
-    case 'l': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
-    default: VD_ASSERT(!"bind type is one of t, d, i, l");
-    }
-  }
-}
-
-typedef void (*row_fn)(sqlite3_stmt *st, void *u);
-
-/*
- * Runs `sql` on `db` with the arguments bound (bindv), calling `row` (may be
- * NULL) for each result row. Returns the number of rows, or a negative code.
- * Every statement in this file is stepped here.
- */
-static int eachv(sqlite3 *db, row_fn row, void *u, struct vd_err *err, const char *sql,
-                 const char *types, va_list ap) {
-  sqlite3_stmt *st = NULL;
-  int ret = prep(db, sql, &st, err), rc, n = 0;
-  if (ret < 0)
-    return ret;
-  bindv(st, types, ap);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (row)
-      row(st, u);
-    n++;
-  }
-  ret = rc == SQLITE_DONE ? n : sqerr(db, rc, err, "step");
-  sqlite3_reset(st);
-  return ret;
-}
-
-static int each(sqlite3 *db, row_fn row, void *u, struct vd_err *err, const char *sql,
-                const char *types, ...) {
-  va_list ap;
-  va_start(ap, types);
-  int ret = eachv(db, row, u, err, sql, types, ap);
-  va_end(ap);
-  return ret;
-}
-
-/* A write inside a transaction: returns the rows it changed, or a negative code. */
-static int run(sqlite3 *db, struct vd_err *err, const char *sql, const char *types, ...) {
-  va_list ap;
-  va_start(ap, types);
-  int ret = eachv(db, NULL, NULL, err, sql, types, ap);
-  va_end(ap);
-  return ret < 0 ? ret : sqlite3_changes(db);
-}
-
-/* One statement on a pooled connection, outside any transaction: eachv(). */
-static int query(struct sq *q, row_fn row, void *u, struct vd_err *err, const char *sql,
-                 const char *types, ...) {
-  sqlite3 *db;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  va_list ap;
-  va_start(ap, types);
-  ret = eachv(db, row, u, err, sql, types, ap);
-  va_end(ap);
-  put_conn(q, db);
-  return ret;
-}
-
-typedef int (*tx_fn)(sqlite3 *db, void *arg, struct vd_err *err);
-
-/* BEGIN IMMEDIATE, fn, then COMMIT when fn returned >= 0, else ROLLBACK.
- * Returns fn's value, or the code of a failed BEGIN/COMMIT. */
-static int tx_on(sqlite3 *db, tx_fn fn, void *arg, struct vd_err *err) {
-  int ret = exec(db, "BEGIN IMMEDIATE", err);
-  if (ret < 0)
-    return ret;
-  ret = fn(db, arg, err);
-  if (ret >= 0) {
-    int c = exec(db, "COMMIT", err);
-    ret = c < 0 ? c : ret;
-  }
-  if (ret < 0 && !sqlite3_get_autocommit(db))
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  return ret;
-}
-
-/* tx_on() on a pooled connection. */
-static int with_tx(struct sq *q, tx_fn fn, void *arg, struct vd_err *err) {
-  sqlite3 *db;
-  int ret = get_conn(q, &db, err);
-  if (ret < 0)
-    return ret;
-  ret = tx_on(db, fn, arg, err);
-  put_conn(q, db);
-  return ret;
-}
+static struct vd__sq_pool *pool_of(struct vd_store *s) { return ((struct sq *)s)->pool; }
 
 static double now_wall(void) {
   struct timespec ts;
@@ -277,15 +35,29 @@ static double now_wall(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The result of an operation on one named row: n < 0 is an error, n == 0
+ * means the row is not there (VD_ERR_NOT_FOUND with `fmt`), else 0. */
+__attribute__((format(printf, 3, 4))) static int one_row(int n, struct vd_err *err, const char *fmt,
+                                                         ...) {
+  char msg[256];
+  if (n != 0)
+    return n < 0 ? n : 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  return vd_err_set(err, VD_ERR_NOT_FOUND, "%s", msg);
+}
+
 static void row_int(sqlite3_stmt *st, void *u) { *(int64_t *)u = sqlite3_column_int64(st, 0); }
 
-static void row_id(sqlite3_stmt *st, void *u) { col_copy(st, 0, u, 65); }
+static void row_id(sqlite3_stmt *st, void *u) { vd__sq_copy(st, 0, u, 65); }
 
 /* Appends column 0 to a vd_idlist. */
 static void row_idlist(sqlite3_stmt *st, void *u) {
   struct vd_idlist *l = u;
   l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
-  col_copy(st, 0, l->ids[l->n++], 65);
+  vd__sq_copy(st, 0, l->ids[l->n++], 65);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -296,23 +68,25 @@ static void row_file(sqlite3_stmt *st, void *u) {
   struct vd_file_rec *f = u;
   memset(f, 0, sizeof(*f));
   f->seq = sqlite3_column_int64(st, 0);
-  col_copy(st, 1, f->id, sizeof(f->id));
-  f->name = col_text(st, 2);
+  vd__sq_copy(st, 1, f->id, sizeof(f->id));
+  f->name = vd__sq_text(st, 2);
   if (!f->name)
     f->name = vd_xstrdup("");
   f->size = sqlite3_column_int64(st, 3);
   f->created = sqlite3_column_double(st, 4);
-  f->probe = col_text(st, 5);
+  f->probe = vd__sq_text(st, 5);
 }
 
-static int sq_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed, struct vd_err *err) {
+static int sq_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed,
+                       struct vd_err *err) {
   if (!f->created)
     f->created = now_wall();
   int64_t seq = 0;
-  int n = query((struct sq *)s, row_int, &seq, err,
-                "INSERT INTO files(id, name, size, created, probe) VALUES(?,?,?,?,?)"
-                " ON CONFLICT(id) DO NOTHING RETURNING seq",
-                "ttldt", f->id, f->name ? f->name : "", (int64_t)f->size, f->created, f->probe);
+  int n =
+      vd__sq_query(pool_of(s), row_int, &seq, err,
+                   "INSERT INTO files(id, name, size, created, probe) VALUES(?,?,?,?,?)"
+                   " ON CONFLICT(id) DO NOTHING RETURNING seq",
+                   "ttldt", f->id, f->name ? f->name : "", (int64_t)f->size, f->created, f->probe);
   if (n < 0)
     return n;
   if (existed)
@@ -324,16 +98,16 @@ static int sq_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed, 
 
 static int sq_file_get(struct vd_store *s, const char *id, struct vd_file_rec *out,
                        struct vd_err *err) {
-  int n = query((struct sq *)s, row_file, out, err, "SELECT " FILE_COLS " FROM files WHERE id = ?",
-                "t", id);
-  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no file %s", id) : 0;
+  int n = vd__sq_query(pool_of(s), row_file, out, err,
+                       "SELECT " FILE_COLS " FROM files WHERE id = ?", "t", id);
+  return one_row(n, err, "no file %s", id);
 }
 
 /* Up to `cap` records of `size` bytes, each read by `read`. */
 struct page {
   void *recs;
   size_t size, n, cap;
-  row_fn read;
+  vd__sq_row_fn read;
 };
 
 static void row_page(sqlite3_stmt *st, void *u) {
@@ -342,7 +116,7 @@ static void row_page(sqlite3_stmt *st, void *u) {
     p->read(st, (char *)p->recs + p->size * p->n++);
 }
 
-static void page_init(struct page *p, size_t size, int limit, row_fn read) {
+static void page_init(struct page *p, size_t size, int limit, vd__sq_row_fn read) {
   p->cap = limit > 0 ? (size_t)limit : 0;
   p->recs = vd_xcalloc(p->cap ? p->cap : 1, size);
   p->size = size;
@@ -354,9 +128,9 @@ static int sq_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd
                         size_t *n, struct vd_err *err) {
   struct page p;
   page_init(&p, sizeof(**out), limit, row_file);
-  int ret = query((struct sq *)s, row_page, &p, err,
-                  "SELECT " FILE_COLS " FROM files WHERE seq < ? ORDER BY seq DESC LIMIT ?", "li",
-                  cursor > 0 ? cursor : INT64_MAX, limit);
+  int ret = vd__sq_query(pool_of(s), row_page, &p, err,
+                         "SELECT " FILE_COLS " FROM files WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                         "li", cursor > 0 ? cursor : INT64_MAX, limit);
   *out = p.recs;
   *n = p.n;
   return ret < 0 ? ret : 0;
@@ -374,10 +148,10 @@ static int add_if_orphan(sqlite3 *db, struct vd_idlist *l, const char *id, struc
     if (!strcmp(l->ids[k], id))
       return 0;
   int64_t used = 1;
-  int ret = each(db, row_int, &used, err,
-                 "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
-                 " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
-                 "t", id);
+  int ret = vd__sq_each(db, row_int, &used, err,
+                        "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
+                        " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
+                        "t", id);
   if (ret >= 0 && !used) {
     l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
     snprintf(l->ids[l->n++], 65, "%s", id);
@@ -388,20 +162,13 @@ static int add_if_orphan(sqlite3 *db, struct vd_idlist *l, const char *id, struc
 static int delete_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   struct del *d = arg;
   struct vd_idlist cands = {0, NULL};
-  int ret;
-  if ((ret = each(db, row_idlist, &cands, err, d->blobs_sql, "t", d->id)) < 0 ||
-      (ret = run(db, err, d->del_sql, "t", d->id)) < 0)
-    goto out;
-  if (ret == 0) {
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "no %s %s", d->what, d->id);
-    goto out;
-  }
-  ret = 0;
+  int ret = vd__sq_each(db, row_idlist, &cands, err, d->blobs_sql, "t", d->id);
+  if (ret >= 0)
+    ret = one_row(vd__sq_run(db, err, d->del_sql, "t", d->id), err, "no %s %s", d->what, d->id);
   for (size_t i = 0; i < cands.n && ret >= 0; i++)
     ret = add_if_orphan(db, d->orphans, cands.ids[i], err);
   if (ret >= 0 && d->id_is_blob)
     ret = add_if_orphan(db, d->orphans, d->id, err);
-out:
   vd_idlist_fini(&cands);
   return ret;
 }
@@ -411,9 +178,9 @@ out:
  * `blobs_sql` selects (plus `id` itself when it names a blob), and reports
  * those that nothing references afterwards. One transaction.
  */
-static int delete_reporting_orphans(struct sq *q, struct del *d, struct vd_err *err) {
+static int delete_reporting_orphans(struct vd_store *s, struct del *d, struct vd_err *err) {
   memset(d->orphans, 0, sizeof(*d->orphans));
-  int ret = with_tx(q, delete_tx, d, err);
+  int ret = vd__sq_with_tx(pool_of(s), delete_tx, d, err);
   if (ret < 0)
     vd_idlist_fini(d->orphans);
   return ret < 0 ? ret : 0;
@@ -428,53 +195,54 @@ static int sq_file_delete(struct vd_store *s, const char *id, struct vd_idlist *
                   "file",
                   1,
                   orphans};
-  return delete_reporting_orphans((struct sq *)s, &d, err);
+  return delete_reporting_orphans(s, &d, err);
 }
 
 static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
                                struct vd_err *err) {
   int64_t v = 0;
-  int ret = query((struct sq *)s, row_int, &v, err,
-                  "SELECT COUNT(*) FROM jobs WHERE file_id = ? AND state IN ('queued','running')",
-                  "t", file_id);
+  int ret =
+      vd__sq_query(pool_of(s), row_int, &v, err,
+                   "SELECT COUNT(*) FROM jobs WHERE file_id = ? AND state IN ('queued','running')",
+                   "t", file_id);
   *n = (int)v;
   return ret < 0 ? ret : 0;
 }
 
 /* ---- jobs ----------------------------------------------------------------- */
 
-#define JOB_COLS                                                                                  \
-  "seq, id, file_id, source, analyses, params, webhook, kind, extra, state, attempts,"            \
-  " max_attempts, lease_until, worker, progress, stage, created, started, finished, updated,"     \
+#define JOB_COLS                                                                                   \
+  "seq, id, file_id, source, analyses, params, webhook, kind, extra, state, attempts,"             \
+  " max_attempts, lease_until, worker, progress, stage, created, started, finished, updated,"      \
   " error, cancel, result"
 
 static void read_job_row(sqlite3_stmt *st, struct vd_job_rec *j, int with_result) {
   memset(j, 0, sizeof(*j));
   j->seq = sqlite3_column_int64(st, 0);
-  col_copy(st, 1, j->id, sizeof(j->id));
-  j->file_id = col_text(st, 2);
-  j->source = col_text(st, 3);
-  j->analyses = col_text(st, 4);
-  j->params = col_text(st, 5);
-  j->webhook = col_text(st, 6);
-  j->kind = col_text(st, 7);
-  j->extra = col_text(st, 8);
+  vd__sq_copy(st, 1, j->id, sizeof(j->id));
+  j->file_id = vd__sq_text(st, 2);
+  j->source = vd__sq_text(st, 3);
+  j->analyses = vd__sq_text(st, 4);
+  j->params = vd__sq_text(st, 5);
+  j->webhook = vd__sq_text(st, 6);
+  j->kind = vd__sq_text(st, 7);
+  j->extra = vd__sq_text(st, 8);
   const unsigned char *state = sqlite3_column_text(st, 9);
   int sv = vd_job_state_parse((const char *)state);
   j->state = sv < 0 ? VD_JOB_FAILED : (enum vd_job_state)sv;
   j->attempts = sqlite3_column_int(st, 10);
   j->max_attempts = sqlite3_column_int(st, 11);
   j->lease_until = sqlite3_column_double(st, 12);
-  j->worker = col_text(st, 13);
+  j->worker = vd__sq_text(st, 13);
   j->progress = sqlite3_column_double(st, 14);
-  j->stage = col_text(st, 15);
+  j->stage = vd__sq_text(st, 15);
   j->created = sqlite3_column_double(st, 16);
   j->started = sqlite3_column_double(st, 17);
   j->finished = sqlite3_column_double(st, 18);
   j->updated = sqlite3_column_double(st, 19);
-  j->error = col_text(st, 20);
+  j->error = vd__sq_text(st, 20);
   j->cancel = sqlite3_column_int(st, 21);
-  j->result = with_result ? col_text(st, 22) : NULL;
+  j->result = with_result ? vd__sq_text(st, 22) : NULL;
 }
 
 static void row_job(sqlite3_stmt *st, void *u) { read_job_row(st, u, 1); }
@@ -487,26 +255,27 @@ static int sq_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err
   j->state = VD_JOB_QUEUED;
   if (j->max_attempts < 1)
     j->max_attempts = 3;
-  int ret = query((struct sq *)s, row_int, &j->seq, err,
-                  "INSERT INTO jobs(id, file_id, source, analyses, params, webhook, kind, extra,"
-                  " state, max_attempts, created, updated, stage)"
-                  " VALUES(?,?,?,?,?,?,?,?,'queued',?,?,?,'queued') RETURNING seq",
-                  "ttttttttidd", j->id, j->file_id, j->source, j->analyses ? j->analyses : "[]",
-                  j->params ? j->params : "{}", j->webhook, j->kind ? j->kind : "v1", j->extra,
-                  j->max_attempts, j->created, j->updated);
+  int ret =
+      vd__sq_query(pool_of(s), row_int, &j->seq, err,
+                   "INSERT INTO jobs(id, file_id, source, analyses, params, webhook, kind, extra,"
+                   " state, max_attempts, created, updated, stage)"
+                   " VALUES(?,?,?,?,?,?,?,?,'queued',?,?,?,'queued') RETURNING seq",
+                   "ttttttttidd", j->id, j->file_id, j->source, j->analyses ? j->analyses : "[]",
+                   j->params ? j->params : "{}", j->webhook, j->kind ? j->kind : "v1", j->extra,
+                   j->max_attempts, j->created, j->updated);
   return ret < 0 ? ret : 0;
 }
 
 static int get_job_on(sqlite3 *db, const char *id, struct vd_job_rec *out, struct vd_err *err) {
-  int n = each(db, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "t", id);
-  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id) : 0;
+  int n = vd__sq_each(db, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "t", id);
+  return one_row(n, err, "no analysis %s", id);
 }
 
 static int sq_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
                       struct vd_err *err) {
-  int n = query((struct sq *)s, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?",
-                "t", id);
-  return n < 0 ? n : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", id) : 0;
+  int n = vd__sq_query(pool_of(s), row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?",
+                       "t", id);
+  return one_row(n, err, "no analysis %s", id);
 }
 
 static int sq_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
@@ -514,12 +283,13 @@ static int sq_job_list(struct vd_store *s, const char *file_id, int state, const
                        struct vd_err *err) {
   struct page p;
   page_init(&p, sizeof(**out), limit, row_job_brief);
-  int ret = query((struct sq *)s, row_page, &p, err,
-                  "SELECT " JOB_COLS " FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR file_id = ?2)"
-                  " AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4)"
-                  " ORDER BY seq DESC LIMIT ?5",
-                  "lttti", cursor > 0 ? cursor : INT64_MAX, file_id,
-                  state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL, kind, limit);
+  int ret =
+      vd__sq_query(pool_of(s), row_page, &p, err,
+                   "SELECT " JOB_COLS " FROM jobs WHERE seq < ?1 AND (?2 IS NULL OR file_id = ?2)"
+                   " AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR kind = ?4)"
+                   " ORDER BY seq DESC LIMIT ?5",
+                   "lttti", cursor > 0 ? cursor : INT64_MAX, file_id,
+                   state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL, kind, limit);
   *out = p.recs;
   *n = p.n;
   return ret < 0 ? ret : 0;
@@ -532,13 +302,14 @@ static int sq_job_list(struct vd_store *s, const char *file_id, int state, const
  * so it always says what the store says.
  */
 static int record_webhook(sqlite3 *db, const char *id, double now, struct vd_err *err) {
-  int ret = run(db, err,
-                "INSERT INTO webhooks(job_id, url, body, next_at, created)"
-                " SELECT id, webhook, json_object('id', id, 'status', state, 'file_id', file_id,"
-                "  'error', error, 'finished_at', finished), ?2, ?2"
-                " FROM jobs WHERE id = ?1 AND webhook IS NOT NULL AND webhook <> ''"
-                "  AND state IN ('succeeded', 'failed', 'canceled')",
-                "td", id, now);
+  int ret =
+      vd__sq_run(db, err,
+                 "INSERT INTO webhooks(job_id, url, body, next_at, created)"
+                 " SELECT id, webhook, json_object('id', id, 'status', state, 'file_id', file_id,"
+                 "  'error', error, 'finished_at', finished), ?2, ?2"
+                 " FROM jobs WHERE id = ?1 AND webhook IS NOT NULL AND webhook <> ''"
+                 "  AND state IN ('succeeded', 'failed', 'canceled')",
+                 "td", id, now);
   return ret < 0 ? ret : 0;
 }
 
@@ -560,40 +331,44 @@ static int claim_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   char id[65] = "";
   /* Leases that ran out belong to workers that died: cancel what was being
    * canceled, give up on jobs out of attempts, and queue the rest again. */
-  int ret = each(db, row_ended, &ended, err,
-                 "UPDATE jobs SET state = CASE WHEN cancel THEN 'canceled'"
-                 "  WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
-                 " finished = CASE WHEN cancel OR attempts >= max_attempts THEN ?1 ELSE 0 END,"
-                 " error = CASE WHEN cancel THEN 'canceled'"
-                 "  ELSE 'worker lost (lease expired) on attempt ' || attempts || ' of '"
-                 "   || max_attempts END,"
-                 " stage = CASE WHEN cancel OR attempts >= max_attempts THEN stage"
-                 "  ELSE 'queued again' END,"
-                 " worker = NULL, updated = ?1"
-                 " WHERE state = 'running' AND lease_until < ?1 RETURNING id, state",
-                 "d", c->now);
+  int ret =
+      vd__sq_each(db, row_ended, &ended, err,
+                  "UPDATE jobs SET state = CASE WHEN cancel THEN 'canceled'"
+                  "  WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
+                  " finished = CASE WHEN cancel OR attempts >= max_attempts THEN ?1 ELSE 0 END,"
+                  " error = CASE WHEN cancel THEN 'canceled'"
+                  "  ELSE 'worker lost (lease expired) on attempt ' || attempts || ' of '"
+                  "   || max_attempts END,"
+                  " stage = CASE WHEN cancel OR attempts >= max_attempts THEN stage"
+                  "  ELSE 'queued again' END,"
+                  " worker = NULL, updated = ?1"
+                  " WHERE state = 'running' AND lease_until < ?1 RETURNING id, state",
+                  "d", c->now);
   if (ret > 0)
     VD_WARN("store: %d job(s) with expired leases recovered", ret);
   for (size_t i = 0; ret >= 0 && i < ended.n; i++)
     ret = record_webhook(db, ended.ids[i], c->now, err);
   vd_idlist_fini(&ended);
-  if (ret < 0 ||
-      (ret = each(db, row_id, id, err,
-                  "SELECT id FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1", "")) <= 0)
+  if (ret < 0)
     return ret;
-  if ((ret = run(db, err,
-                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?,"
-                 " lease_until = ?, started = ?, updated = ?, stage = 'starting' WHERE id = ?",
-                 "tdddt", c->worker, c->now + c->lease, c->now, c->now, id)) < 0)
+  ret = vd__sq_each(db, row_id, id, err,
+                    "SELECT id FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1", "");
+  if (ret <= 0) /* an error, or nothing queued */
     return ret;
-  return (ret = get_job_on(db, id, c->out, err)) < 0 ? ret : 1;
+  ret = vd__sq_run(db, err,
+                   "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = ?,"
+                   " lease_until = ?, started = ?, updated = ?, stage = 'starting' WHERE id = ?",
+                   "tdddt", c->worker, c->now + c->lease, c->now, c->now, id);
+  if (ret >= 0)
+    ret = get_job_on(db, id, c->out, err);
+  return ret < 0 ? ret : 1;
 }
 
 static int sq_job_claim(struct vd_store *s, const char *worker, double now, double lease,
                         struct vd_job_rec *out, struct vd_err *err) {
   struct claim c = {worker, now, lease, out};
   memset(out, 0, sizeof(*out));
-  int ret = with_tx((struct sq *)s, claim_tx, &c, err);
+  int ret = vd__sq_with_tx(pool_of(s), claim_tx, &c, err);
   if (ret < 0) /* the COMMIT failed after the row was read */
     vd_job_rec_fini(out);
   return ret;
@@ -601,19 +376,16 @@ static int sq_job_claim(struct vd_store *s, const char *worker, double now, doub
 
 static void row_cancel(sqlite3_stmt *st, void *u) { *(int *)u = sqlite3_column_int(st, 0); }
 
-static int sq_job_heartbeat(struct vd_store *s, const char *id, const char *worker,
-                            double progress, const char *stage, double now, double lease_until,
-                            int *cancel, struct vd_err *err) {
+static int sq_job_heartbeat(struct vd_store *s, const char *id, const char *worker, double progress,
+                            const char *stage, double now, double lease_until, int *cancel,
+                            struct vd_err *err) {
   *cancel = 0;
-  int n = query((struct sq *)s, row_cancel, cancel, err,
-                "UPDATE jobs SET progress = ?, stage = COALESCE(?, stage), updated = ?,"
-                " lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'"
-                " RETURNING cancel",
-                "dtddtt", progress, stage, now, lease_until, id, worker);
-  return n < 0    ? n
-         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", id,
-                               worker)
-                  : 0;
+  int n = vd__sq_query(pool_of(s), row_cancel, cancel, err,
+                       "UPDATE jobs SET progress = ?, stage = COALESCE(?, stage), updated = ?,"
+                       " lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'"
+                       " RETURNING cancel",
+                       "dtddtt", progress, stage, now, lease_until, id, worker);
+  return one_row(n, err, "analysis %s is no longer owned by %s", id, worker);
 }
 
 struct finish {
@@ -627,21 +399,20 @@ struct finish {
 static int finish_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   struct finish *f = arg;
   const char *state = vd_job_state_name(f->state);
-  int ret = run(db, err,
-                "UPDATE jobs SET state = ?1, result = ?2, error = ?3, finished = ?4, updated = ?4,"
-                " progress = CASE WHEN ?1 = 'succeeded' THEN 1 ELSE progress END,"
-                " stage = ?1, worker = NULL"
-                " WHERE id = ?5 AND worker = ?6 AND state = 'running'",
-                "tttdtt", state, f->result, f->error, f->now, f->id, f->worker);
-  if (ret == 0)
-    ret = vd_err_set(err, VD_ERR_NOT_FOUND, "analysis %s is no longer owned by %s", f->id,
-                     f->worker);
+  int ret =
+      vd__sq_run(db, err,
+                 "UPDATE jobs SET state = ?1, result = ?2, error = ?3, finished = ?4, updated = ?4,"
+                 " progress = CASE WHEN ?1 = 'succeeded' THEN 1 ELSE progress END,"
+                 " stage = ?1, worker = NULL"
+                 " WHERE id = ?5 AND worker = ?6 AND state = 'running'",
+                 "tttdtt", state, f->result, f->error, f->now, f->id, f->worker);
+  ret = one_row(ret, err, "analysis %s is no longer owned by %s", f->id, f->worker);
   for (size_t i = 0; ret >= 0 && i < f->n_arts; i++)
-    ret = run(db, err,
-              "INSERT OR REPLACE INTO artifacts(job_id, analysis, name, blob, size)"
-              " VALUES(?,?,?,?,?)",
-              "ttttl", f->id, f->arts[i].analysis, f->arts[i].name, f->arts[i].blob,
-              (int64_t)f->arts[i].size);
+    ret = vd__sq_run(db, err,
+                     "INSERT OR REPLACE INTO artifacts(job_id, analysis, name, blob, size)"
+                     " VALUES(?,?,?,?,?)",
+                     "ttttl", f->id, f->arts[i].analysis, f->arts[i].name, f->arts[i].blob,
+                     (int64_t)f->arts[i].size);
   return ret < 0 ? ret : record_webhook(db, f->id, f->now, err);
 }
 
@@ -650,7 +421,7 @@ static int sq_job_finish(struct vd_store *s, const char *id, const char *worker,
                          const struct vd_artifact_rec *arts, size_t n_arts, double now,
                          struct vd_err *err) {
   struct finish f = {id, worker, result, error, state, arts, n_arts, now};
-  return with_tx((struct sq *)s, finish_tx, &f, err);
+  return vd__sq_with_tx(pool_of(s), finish_tx, &f, err);
 }
 
 struct cancel {
@@ -662,16 +433,15 @@ struct cancel {
 static int cancel_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   struct cancel *c = arg;
   char before[65] = "";
-  int ret = each(db, row_id, before, err, "SELECT state FROM jobs WHERE id = ?", "t", c->id);
-  if (ret <= 0)
-    return ret < 0 ? ret : vd_err_set(err, VD_ERR_NOT_FOUND, "no analysis %s", c->id);
-  if ((ret = run(db, err,
-                 "UPDATE jobs SET cancel = 1, updated = ?1,"
-                 " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
-                 " finished = CASE WHEN state = 'queued' THEN ?1 ELSE finished END,"
-                 " error = CASE WHEN state = 'queued' THEN 'canceled' ELSE error END"
-                 " WHERE id = ?2",
-                 "dt", c->now, c->id)) < 0)
+  int ret = vd__sq_each(db, row_id, before, err, "SELECT state FROM jobs WHERE id = ?", "t", c->id);
+  if ((ret = one_row(ret, err, "no analysis %s", c->id)) < 0 ||
+      (ret = vd__sq_run(db, err,
+                        "UPDATE jobs SET cancel = 1, updated = ?1,"
+                        " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
+                        " finished = CASE WHEN state = 'queued' THEN ?1 ELSE finished END,"
+                        " error = CASE WHEN state = 'queued' THEN 'canceled' ELSE error END"
+                        " WHERE id = ?2",
+                        "dt", c->now, c->id)) < 0)
     return ret;
   int queued = !strcmp(before, "queued");
   *c->state = queued ? VD_JOB_CANCELED : vd_job_state_parse(before);
@@ -681,14 +451,18 @@ static int cancel_tx(sqlite3 *db, void *arg, struct vd_err *err) {
 static int sq_job_cancel(struct vd_store *s, const char *id, double now, int *state,
                          struct vd_err *err) {
   struct cancel c = {id, now, state};
-  return with_tx((struct sq *)s, cancel_tx, &c, err);
+  return vd__sq_with_tx(pool_of(s), cancel_tx, &c, err);
 }
 
 static int sq_job_delete(struct vd_store *s, const char *id, struct vd_idlist *orphans,
                          struct vd_err *err) {
-  struct del d = {id,     "SELECT blob FROM artifacts WHERE job_id = ?",
-                  "DELETE FROM jobs WHERE id = ?", "analysis", 0, orphans};
-  return delete_reporting_orphans((struct sq *)s, &d, err);
+  struct del d = {id,
+                  "SELECT blob FROM artifacts WHERE job_id = ?",
+                  "DELETE FROM jobs WHERE id = ?",
+                  "analysis",
+                  0,
+                  orphans};
+  return delete_reporting_orphans(s, &d, err);
 }
 
 struct arts {
@@ -700,19 +474,19 @@ static void row_artifact(sqlite3_stmt *st, void *u) {
   struct arts *l = u;
   l->v = vd_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
   struct vd_artifact_rec *a = &l->v[l->n++];
-  a->analysis = col_text(st, 0);
-  a->name = col_text(st, 1);
-  col_copy(st, 2, a->blob, sizeof(a->blob));
+  a->analysis = vd__sq_text(st, 0);
+  a->name = vd__sq_text(st, 1);
+  vd__sq_copy(st, 2, a->blob, sizeof(a->blob));
   a->size = sqlite3_column_int64(st, 3);
 }
 
 static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                             size_t *n, struct vd_err *err) {
   struct arts l = {NULL, 0};
-  int ret = query((struct sq *)s, row_artifact, &l, err,
-                  "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = ?"
-                  " ORDER BY analysis, name",
-                  "t", id);
+  int ret = vd__sq_query(pool_of(s), row_artifact, &l, err,
+                         "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = ?"
+                         " ORDER BY analysis, name",
+                         "t", id);
   *out = l.v;
   *n = l.n;
   return ret < 0 ? ret : 0;
@@ -726,17 +500,17 @@ static void row_count(sqlite3_stmt *st, void *u) {
 
 static int sq_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
   memset(counts, 0, sizeof(int64_t) * VD_JOB_NSTATES);
-  int ret = query((struct sq *)s, row_count, counts, err,
-                  "SELECT state, COUNT(*) FROM jobs GROUP BY state", "");
+  int ret = vd__sq_query(pool_of(s), row_count, counts, err,
+                         "SELECT state, COUNT(*) FROM jobs GROUP BY state", "");
   return ret < 0 ? ret : 0;
 }
 
 static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_err *err) {
   int64_t v = 0;
-  int ret = query((struct sq *)s, row_int, &v, err,
-                  "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
-                  " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
-                  "t", blob);
+  int ret = vd__sq_query(pool_of(s), row_int, &v, err,
+                         "SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1)"
+                         " OR EXISTS(SELECT 1 FROM artifacts WHERE blob = ?1)",
+                         "t", blob);
   return ret < 0 ? ret : (int)v;
 }
 
@@ -745,9 +519,9 @@ static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_er
 static void row_webhook(sqlite3_stmt *st, void *u) {
   struct vd_webhook_rec *h = u;
   h->id = sqlite3_column_int64(st, 0);
-  col_copy(st, 1, h->job_id, sizeof(h->job_id));
-  h->url = col_text(st, 2);
-  h->body = col_text(st, 3);
+  vd__sq_copy(st, 1, h->job_id, sizeof(h->job_id));
+  h->url = vd__sq_text(st, 2);
+  h->body = vd__sq_text(st, 3);
   h->attempts = sqlite3_column_int(st, 4);
   h->next_at = sqlite3_column_double(st, 5);
 }
@@ -756,24 +530,24 @@ static void row_double(sqlite3_stmt *st, void *u) { *(double *)u = sqlite3_colum
 
 static int sq_webhook_claim(struct vd_store *s, double now, double lease,
                             struct vd_webhook_rec *out, double *next, struct vd_err *err) {
-  struct sq *q = (struct sq *)s;
   double first = 0;
   memset(out, 0, sizeof(*out));
   *next = 0;
   /* A read first, so an idle poller never takes the write lock. */
-  int n = query(q, row_double, &first, err,
-                "SELECT next_at FROM webhooks ORDER BY next_at LIMIT 1", "");
+  int n = vd__sq_query(pool_of(s), row_double, &first, err,
+                       "SELECT next_at FROM webhooks ORDER BY next_at LIMIT 1", "");
   if (n <= 0 || first > now) {
     *next = first;
     return n < 0 ? n : 0;
   }
   /* One statement, so it is atomic without a transaction of its own; if
    * someone else took the row in between, this claims nothing. */
-  n = query(q, row_webhook, out, err,
-            "UPDATE webhooks SET attempts = attempts + 1, next_at = ?2"
-            " WHERE id = (SELECT id FROM webhooks WHERE next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
-            " RETURNING id, job_id, url, body, attempts, next_at",
-            "dd", now, now + lease);
+  n = vd__sq_query(
+      pool_of(s), row_webhook, out, err,
+      "UPDATE webhooks SET attempts = attempts + 1, next_at = ?2"
+      " WHERE id = (SELECT id FROM webhooks WHERE next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
+      " RETURNING id, job_id, url, body, attempts, next_at",
+      "dd", now, now + lease);
   if (n == 0)
     *next = now;
   return n < 0 ? n : n > 0;
@@ -781,57 +555,27 @@ static int sq_webhook_claim(struct vd_store *s, double now, double lease,
 
 static int sq_webhook_retry(struct vd_store *s, int64_t id, double next_at, const char *error,
                             struct vd_err *err) {
-  int n = query((struct sq *)s, NULL, NULL, err,
-                "UPDATE webhooks SET next_at = ?2, error = ?3 WHERE id = ?1 RETURNING id", "ldt",
-                id, next_at, error);
-  return n < 0    ? n
-         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no webhook delivery %lld", (long long)id)
-                  : 0;
+  int n = vd__sq_query(pool_of(s), NULL, NULL, err,
+                       "UPDATE webhooks SET next_at = ?2, error = ?3 WHERE id = ?1 RETURNING id",
+                       "ldt", id, next_at, error);
+  return one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int sq_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) {
-  int n = query((struct sq *)s, NULL, NULL, err, "DELETE FROM webhooks WHERE id = ? RETURNING id",
-                "l", id);
-  return n < 0    ? n
-         : n == 0 ? vd_err_set(err, VD_ERR_NOT_FOUND, "no webhook delivery %lld", (long long)id)
-                  : 0;
+  int n = vd__sq_query(pool_of(s), NULL, NULL, err,
+                       "DELETE FROM webhooks WHERE id = ? RETURNING id", "l", id);
+  return one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int sq_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
   *n = 0;
-  int ret = query((struct sq *)s, row_int, n, err, "SELECT COUNT(*) FROM webhooks", "");
+  int ret = vd__sq_query(pool_of(s), row_int, n, err, "SELECT COUNT(*) FROM webhooks", "");
   return ret < 0 ? ret : 0;
-}
-
-/* ---- open / migrate ---------------------------------------------------------- */
-
-static int migrate_tx(sqlite3 *db, void *arg, struct vd_err *err) {
-  (void)arg;
-  int64_t version = 0;
-  int ret = each(db, row_int, &version, err, "PRAGMA user_version", "");
-  if (ret < 0)
-    return ret;
-  if (version > vd__sqlite_nmigrations)
-    return vd_err_set(err, VD_ERR_UNSUPPORTED,
-                      "store: database schema version %d is newer than this vidan (%d)",
-                      (int)version, vd__sqlite_nmigrations);
-  for (int v = (int)version; v < vd__sqlite_nmigrations; v++) {
-    char sql[64];
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-    if ((ret = exec(db, vd__sqlite_migrations[v], err)) < 0 || (ret = exec(db, sql, err)) < 0)
-      return ret;
-    VD_INFO("store: migrated schema to version %d", v + 1);
-  }
-  return 0;
 }
 
 static void sq_free(struct vd_store *s) {
   struct sq *q = (struct sq *)s;
-  for (int i = 0; i < q->nfree; i++)
-    close_conn(q->free_conns[i]);
-  pthread_mutex_destroy(&q->mu);
-  pthread_cond_destroy(&q->cv);
-  free(q->path);
+  vd__sq_pool_free(q->pool);
   free(q);
 }
 
@@ -862,24 +606,13 @@ static const struct vd_store_ops sqlite_ops = {
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err) {
   struct sq *q = vd_xcalloc(1, sizeof(*q));
-  sqlite3 *db = NULL;
   q->base.ops = &sqlite_ops;
-  q->path = vd_xstrdup(path);
-  pthread_mutex_init(&q->mu, NULL);
-  pthread_cond_init(&q->cv, NULL);
   *out = NULL;
-  int ret = open_conn(q, &db, err);
-  if (ret < 0)
-    goto fail;
-  if ((ret = tx_on(db, migrate_tx, NULL, err)) < 0) {
-    close_conn(db);
-    goto fail;
+  int ret = vd__sq_pool_open(&q->pool, path, err);
+  if (ret < 0) {
+    free(q);
+    return ret;
   }
-  q->nopen = 1;
-  q->free_conns[q->nfree++] = db;
   *out = &q->base;
   return 0;
-fail:
-  sq_free(&q->base);
-  return ret;
 }

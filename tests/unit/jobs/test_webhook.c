@@ -147,9 +147,8 @@ static void finished_job(struct vd_store *s, const char *id, const char *url, do
   assert_int_equal(vd_store_job_claim(s, "w", wall(), 30, &j, NULL), 1);
   assert_string_equal(j.id, id);
   vd_job_rec_fini(&j);
-  assert_int_equal(vd_store_job_finish(s, id, "w", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, when,
-                                       NULL),
-                   0);
+  assert_int_equal(
+      vd_store_job_finish(s, id, "w", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, when, NULL), 0);
 }
 
 static int64_t pending(struct vd_store *s) {
@@ -186,7 +185,7 @@ static void test_delivers_after_retry(void **state) {
   assert_true(drained(s, 5));
   double took = vd_now() - t0;
   assert_int_equal(atomic_load(&r.calls), 2); /* one 500, then the 200 */
-  assert_true(took >= 0.2);                    /* the backoff was waited */
+  assert_true(took >= 0.2);                   /* the backoff was waited */
   pthread_mutex_lock(&r.mu);
   assert_non_null(strstr(r.last_body, "\"id\":\"job-ok\""));
   assert_non_null(strstr(r.last_body, "\"status\":\"succeeded\""));

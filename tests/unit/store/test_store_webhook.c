@@ -27,9 +27,8 @@
 static void succeeded_job(struct vd_store *s, const char *id, const char *hook, double when) {
   new_hooked_job(s, id, FID, 3, hook);
   claim_as(s, "w", when - 1, 10, id);
-  assert_int_equal(vd_store_job_finish(s, id, "w", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, when,
-                                       NULL),
-                   0);
+  assert_int_equal(
+      vd_store_job_finish(s, id, "w", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, when, NULL), 0);
 }
 
 /* Claims, asserting that `id` is the job the delivery is for. */
@@ -79,25 +78,24 @@ static void test_finish_records_delivery(void **state) {
   /* A finish that fails part-way (an artifact without a name) writes
    * nothing: the job still runs and no delivery exists. */
   struct vd_artifact_rec bad = {"probe", NULL, "", 1};
-  assert_int_equal(vd_store_job_finish(s, "hooked", "w1", VD_JOB_SUCCEEDED, "{}", NULL, &bad, 1,
-                                       103, NULL),
-                   VD_ERR_INVALID);
+  assert_int_equal(
+      vd_store_job_finish(s, "hooked", "w1", VD_JOB_SUCCEEDED, "{}", NULL, &bad, 1, 103, NULL),
+      VD_ERR_INVALID);
   assert_int_equal(vd_store_job_get(s, "hooked", &j, NULL), 0);
   assert_int_equal(j.state, VD_JOB_RUNNING);
   vd_job_rec_fini(&j);
   assert_int_equal(pending(s), 0);
   /* Nor does a finish by a worker that does not own the job. */
-  assert_int_equal(vd_store_job_finish(s, "hooked", "w2", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0,
-                                       104, NULL),
-                   VD_ERR_NOT_FOUND);
+  assert_int_equal(
+      vd_store_job_finish(s, "hooked", "w2", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, 104, NULL),
+      VD_ERR_NOT_FOUND);
   assert_int_equal(pending(s), 0);
 
-  assert_int_equal(vd_store_job_finish(s, "hooked", "w1", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0,
-                                       105, NULL),
-                   0);
-  assert_int_equal(vd_store_job_finish(s, "quiet", "w2", VD_JOB_FAILED, NULL, "bad input", NULL,
-                                       0, 105, NULL),
-                   0);
+  assert_int_equal(
+      vd_store_job_finish(s, "hooked", "w1", VD_JOB_SUCCEEDED, "{}", NULL, NULL, 0, 105, NULL), 0);
+  assert_int_equal(
+      vd_store_job_finish(s, "quiet", "w2", VD_JOB_FAILED, NULL, "bad input", NULL, 0, 105, NULL),
+      0);
   assert_int_equal(pending(s), 1); /* the job without a webhook has none */
 
   /* Due at the finish time, not before. */
@@ -170,9 +168,9 @@ static void test_other_endings(void **state) {
   assert_int_equal(vd_store_job_cancel(s, "running", 61, &st, NULL), 0);
   assert_int_equal(st, VD_JOB_RUNNING);
   assert_int_equal(pending(s), 0);
-  assert_int_equal(vd_store_job_finish(s, "running", "w1", VD_JOB_CANCELED, NULL, "canceled", NULL,
-                                       0, 62, NULL),
-                   0);
+  assert_int_equal(
+      vd_store_job_finish(s, "running", "w1", VD_JOB_CANCELED, NULL, "canceled", NULL, 0, 62, NULL),
+      0);
   claim_one(s, 62, "running", &h);
   check_body(h.body, "running", "canceled", "canceled", 62);
   assert_int_equal(vd_store_webhook_delete(s, h.id, NULL), 0);
@@ -209,10 +207,9 @@ static void test_survives_reopen_and_migrates(void **state) {
    * gains the table and keeps its rows. */
   sqlite3 *db;
   assert_int_equal(sqlite3_open(vd_test_path("reopen.db"), &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db,
-                                "DROP TABLE webhooks; PRAGMA user_version = 1;",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db, "DROP TABLE webhooks; PRAGMA user_version = 1;", NULL, NULL, NULL),
+      SQLITE_OK);
   sqlite3_close(db);
   s = open_db("reopen.db");
   assert_int_equal(pending(s), 0);
