@@ -43,7 +43,9 @@ PYEOF
 }
 ROWS=$(pending_rows) || fail "cannot read the database"
 [[ $(printf '%s\n' "$ROWS" | grep -c .) == 1 ]] || fail "pending deliveries: '$ROWS'"
-[[ $ROWS == "$JOB 1 "* || $ROWS == "$JOB 2 "* ]] || fail "stored delivery: $ROWS"
+# One try was refused before the kill (two or more on a slow machine; five
+# would have used them all up).
+[[ $ROWS =~ ^$JOB\ [1-4]\ \{ ]] || fail "stored delivery: $ROWS"
 pass "the delivery is stored, with its tries so far ($(cut -d' ' -f2 <<<"$ROWS"))"
 
 # The receiver comes up on the webhook's port and records every POST.
