@@ -12,12 +12,13 @@
  *   the media once, inits each analysis, runs ONE decode pass, and calls
  *   finish() in dependency order, so a post-pass analysis (clips, later
  *   storylines) reads its dependencies' results with vd_actx_dep_result().
- * - A `threaded` analysis gets its frames on a worker thread of its own:
- *   the decode thread holds each sampled frame (a reference, no copy) and
- *   queues it; the worker converts it to what the analysis asked for and
- *   calls video(). The queue holds VD_RUN_QUEUE frames at most, so memory
- *   stays bounded and decoding waits when inference falls behind. Frames
- *   still arrive one at a time, in order.
+ * - A `threaded` analysis gets its frames and audio on a worker thread of
+ *   its own: the decode thread holds each sampled frame (a reference, no
+ *   copy) or copies each audio chunk, and queues it; the worker converts
+ *   frames to what the analysis asked for and calls video() / audio(). The
+ *   queue holds at most 4 frames (64 items in all), so memory stays bounded
+ *   and decoding waits when the analysis falls behind. Items still arrive
+ *   one at a time, in decode order.
  * - Progress is a fraction plus a stage message for the whole run; the decode
  *   pass is weighted by how many analyses consume frames. Cancellation is
  *   cooperative: vd_run_cancel() from any thread; long finish() steps poll
@@ -67,13 +68,14 @@ struct vd_analysis_def {
   int no_media;                      /* 1 = reads nothing from the input: a run made
                                         only of such analyses does not open it
                                         (vd_actx_media_info() is then NULL) */
-  int threaded;                      /* 1 = video() runs on a thread of its own,
-                                        fed held frames through a short queue,
-                                        so heavy per-frame work (neural
-                                        networks) overlaps decoding. video()
-                                        may then touch only its own state and
-                                        the vd_actx calls; init() and finish()
-                                        still run on the runner's thread */
+  int threaded;                      /* 1 = video() and audio() run on a thread
+                                        of its own, fed held frames and copied
+                                        audio through a short queue, so heavy
+                                        work (neural networks, speech) overlaps
+                                        decoding. They may then touch only the
+                                        analysis's own state and the vd_actx
+                                        calls; init() and finish() still run
+                                        on the runner's thread */
   /* Validate, read params, subscribe. Media info is available. */
   int (*init)(struct vd_actx *c);
   /* Frames / audio as subscribed in init. */

@@ -30,25 +30,35 @@
 #include "core/util.h"
 
 #define VD_MAX_ANALYSES 64
-#define VD_RUN_QUEUE 4 /* frames queued per threaded analysis: enough to ride
-                          out uneven per-frame costs, few enough that memory
-                          stays a handful of decoded pictures */
+#define VD_RUN_QUEUE 4   /* frames queued per threaded analysis: enough to ride
+                            out uneven per-frame costs, few enough that memory
+                            stays a handful of decoded pictures */
+#define VD_RUN_QITEMS 64 /* items of any kind: audio chunks are small copies */
 
-/* The worker of a threaded analysis and its queue of held frames. The
- * decode thread pushes (waiting for `room` when full); the worker pops
+/* One queued item: a held frame, or a copy of an audio chunk. */
+struct qitem {
+  struct vd_held *frame;     /* NULL for audio */
+  struct vd_audio_chunk a;   /* a.samples points at pcm */
+  float *pcm;
+};
+
+/* The worker of a threaded analysis and its queue. The decode thread
+ * pushes in decode order (waiting for `room` when full); the worker pops
  * (waiting for `more`). After an error or a cancel the worker keeps
  * popping and dropping, so the decode thread never waits forever. */
 struct worker {
   pthread_t th;
   pthread_mutex_t mu;
   pthread_cond_t more, room;
-  struct vd_held *q[VD_RUN_QUEUE];
+  struct qitem q[VD_RUN_QITEMS];
   int head, count;
+  int frames;                /* how many of the queued items are frames */
   int eos;                   /* no more frames will come */
   int ret;                   /* first failure of video(), 0 while fine */
   struct vd_err err;         /* its message (vd_actx_err while running) */
-  struct vd_video_want want; /* what the analysis subscribed to */
+  struct vd_video_want want; /* what the analysis subscribed to (video) */
   struct vd_viewer *viewer;
+  int has_video;
   int running;
 };
 
@@ -325,30 +335,56 @@ static int on_audio(void *opaque, const struct vd_audio_chunk *a) {
 
 /* ---- threaded analyses -------------------------------------------------- */
 
-/* Decode thread: keep the frame and queue it for the worker. */
-static int on_video_held(void *opaque, const struct vd_frame *f) {
-  struct vd_actx *c = opaque;
-  struct worker *w = c->w;
-  if (atomic_load(&c->run->cancel))
-    return VD_ERR_CANCELED;
-  struct vd_held *h;
-  int ret = vd_frame_hold(f, &h);
-  if (ret < 0)
-    return vd_err_set(c->run->err, ret, "%s: cannot keep frame %lld", c->def->name,
-                      (long long)f->index);
+static void qitem_free(struct qitem *it) {
+  vd_held_free(it->frame);
+  free(it->pcm);
+  memset(it, 0, sizeof(*it));
+}
+
+/* Decode thread: queues `it` for the worker (which then owns it), waiting
+ * while the queue is full. Returns the worker's error if it failed, and
+ * then frees the item itself. */
+static int push(struct worker *w, struct qitem *it) {
+  int frame = it->frame != NULL;
   pthread_mutex_lock(&w->mu);
-  while (w->count == VD_RUN_QUEUE && !w->ret)
+  while ((w->count == VD_RUN_QITEMS || (frame && w->frames == VD_RUN_QUEUE)) && !w->ret)
     pthread_cond_wait(&w->room, &w->mu);
-  ret = w->ret;
+  int ret = w->ret;
   if (!ret) {
-    w->q[(w->head + w->count) % VD_RUN_QUEUE] = h;
+    w->q[(w->head + w->count) % VD_RUN_QITEMS] = *it;
     w->count++;
-    h = NULL;
+    w->frames += frame;
+    memset(it, 0, sizeof(*it));
     pthread_cond_signal(&w->more);
   }
   pthread_mutex_unlock(&w->mu);
-  vd_held_free(h);
+  qitem_free(it);
   return ret; /* the worker failed: stop the pass (its message comes at the end) */
+}
+
+/* Decode thread: keep the frame and queue it for the worker. */
+static int on_video_held(void *opaque, const struct vd_frame *f) {
+  struct vd_actx *c = opaque;
+  if (atomic_load(&c->run->cancel))
+    return VD_ERR_CANCELED;
+  struct qitem it = {0};
+  int ret = vd_frame_hold(f, &it.frame);
+  if (ret < 0)
+    return vd_err_set(c->run->err, ret, "%s: cannot keep frame %lld", c->def->name,
+                      (long long)f->index);
+  return push(c->w, &it);
+}
+
+/* Decode thread: copy the chunk (the pass reuses its buffer) and queue it. */
+static int on_audio_held(void *opaque, const struct vd_audio_chunk *a) {
+  struct vd_actx *c = opaque;
+  if (atomic_load(&c->run->cancel))
+    return VD_ERR_CANCELED;
+  size_t n = (size_t)a->nb_samples * (size_t)a->channels;
+  struct qitem it = {.a = *a, .pcm = vd_xmalloc((n ? n : 1) * sizeof(float))};
+  memcpy(it.pcm, a->samples, n * sizeof(float));
+  it.a.samples = it.pcm;
+  return push(c->w, &it);
 }
 
 static void *worker_main(void *opaque) {
@@ -362,20 +398,26 @@ static void *worker_main(void *opaque) {
       pthread_mutex_unlock(&w->mu);
       break;
     }
-    struct vd_held *h = w->q[w->head];
-    w->head = (w->head + 1) % VD_RUN_QUEUE;
+    struct qitem it = w->q[w->head];
+    w->head = (w->head + 1) % VD_RUN_QITEMS;
     w->count--;
+    w->frames -= it.frame != NULL;
     int failed = w->ret;
     pthread_cond_signal(&w->room);
     pthread_mutex_unlock(&w->mu);
     if (!failed && !atomic_load(&c->run->cancel)) {
-      struct vd_frame f;
       double t0 = vd_now();
-      int ret = vd_viewer_frame(w->viewer, h, &w->want, &f);
-      if (ret < 0)
-        vd_err_set(&w->err, ret, "cannot convert a frame to %s", vd_pix_name(w->want.fmt));
-      else
-        ret = c->def->video(c, &f);
+      int ret;
+      if (it.frame) {
+        struct vd_frame f;
+        ret = vd_viewer_frame(w->viewer, it.frame, &w->want, &f);
+        if (ret < 0)
+          vd_err_set(&w->err, ret, "cannot convert a frame to %s", vd_pix_name(w->want.fmt));
+        else
+          ret = c->def->video(c, &f);
+      } else {
+        ret = c->def->audio(c, &it.a);
+      }
       c->seconds += vd_now() - t0;
       if (ret < 0) {
         pthread_mutex_lock(&w->mu);
@@ -384,7 +426,7 @@ static void *worker_main(void *opaque) {
         pthread_mutex_unlock(&w->mu);
       }
     }
-    vd_held_free(h);
+    qitem_free(&it);
   }
   return NULL;
 }
@@ -445,13 +487,15 @@ int vd_actx_want_video(struct vd_actx *c, const struct vd_video_want *w) {
   VD_ASSERT(c->def->video);
   int ret;
   if (c->def->threaded) {
-    VD_ASSERT(!c->w); /* one subscription per threaded analysis */
+    VD_ASSERT(!c->w || !c->w->has_video); /* one video subscription per threaded analysis */
     struct vd_video_want lazy = *w;
     lazy.no_convert = 1;
     ret = vd_media_want_video(c->run->media, &lazy, on_video_held, c);
     if (ret == 0) {
-      c->w = vd_xcalloc(1, sizeof(*c->w));
+      if (!c->w)
+        c->w = vd_xcalloc(1, sizeof(*c->w));
       c->w->want = *w;
+      c->w->has_video = 1;
     }
   } else {
     ret = vd_media_want_video(c->run->media, w, on_video, c);
@@ -465,7 +509,9 @@ int vd_actx_want_video(struct vd_actx *c, const struct vd_video_want *w) {
 
 int vd_actx_want_audio(struct vd_actx *c, const struct vd_audio_want *w) {
   VD_ASSERT(c->def->audio);
-  int ret = vd_media_want_audio(c->run->media, w, on_audio, c);
+  int ret = vd_media_want_audio(c->run->media, w, c->def->threaded ? on_audio_held : on_audio, c);
+  if (ret == 0 && c->def->threaded && !c->w)
+    c->w = vd_xcalloc(1, sizeof(*c->w));
   if (ret == VD_ERR_NO_STREAM)
     return vd_err_set(c->run->err, ret, "%s needs an audio stream, and %s has none", c->def->name,
                       c->run->input);

@@ -4,7 +4,8 @@
  * one on a worker, over one generated video: the worker must see exactly
  * the same frames (index, time, size, pixels, and a second view asked for
  * inside the callback) in the same order, even when it is slow enough to
- * fill its queue. A worker's error fails the run with its own message and
+ * fill its queue. The same for audio: a threaded and a plain analysis get
+ * the same chunks (times, sizes, samples). A worker's error fails the run with its own message and
  * frame; a warning from the worker reaches the result; a cancel from
  * another thread stops a run whose worker is slow, promptly.
  */
@@ -114,14 +115,59 @@ static const struct vd_analysis_def def_sync = {
 static const struct vd_analysis_def def_thr = {
     .name = "t_thr", .summary = "test", .params = t_params, .priv_size = sizeof(struct priv),
     .init = thr_init, .video = t_video, .finish = t_finish, .threaded = 1};
-static const struct vd_analysis_def *const extra[] = {&def_sync, &def_thr, NULL};
+
+/* ---- audio twins ---- */
+
+struct aseen {
+  int n;
+  double first_time, last_time;
+  int64_t samples;
+  uint64_t hash;
+};
+static struct aseen aseen_sync, aseen_thr;
+
+static int a_init_common(struct vd_actx *c, struct aseen *s) {
+  *(struct aseen **)vd_actx_priv(c) = s;
+  return vd_actx_want_audio(c, &(struct vd_audio_want){.sample_rate = 16000, .mono = 1});
+}
+static int a_sync_init(struct vd_actx *c) { return a_init_common(c, &aseen_sync); }
+static int a_thr_init(struct vd_actx *c) { return a_init_common(c, &aseen_thr); }
+
+static int a_audio(struct vd_actx *c, const struct vd_audio_chunk *a) {
+  struct aseen *s = *(struct aseen **)vd_actx_priv(c);
+  if (s->n++ == 0)
+    s->first_time = a->time;
+  s->last_time = a->time;
+  s->samples += a->nb_samples;
+  for (int i = 0; i < a->nb_samples * a->channels; i++) {
+    uint32_t bits;
+    memcpy(&bits, &a->samples[i], 4);
+    s->hash = (s->hash ^ bits) * 1099511628211ull;
+  }
+  return 0;
+}
+
+static int a_finish(struct vd_actx *c, json_t **result) {
+  *result = json_true();
+  return 0;
+}
+
+static const struct vd_analysis_def def_async = {
+    .name = "a_sync", .summary = "test", .priv_size = sizeof(void *), .init = a_sync_init,
+    .audio = a_audio, .finish = a_finish};
+static const struct vd_analysis_def def_athr = {
+    .name = "a_thr", .summary = "test", .priv_size = sizeof(void *), .init = a_thr_init,
+    .audio = a_audio, .finish = a_finish, .threaded = 1};
+static const struct vd_analysis_def *const extra[] = {&def_sync, &def_thr, &def_async, &def_athr,
+                                                      NULL};
 
 static const char *video(void) {
   static const char *p;
   if (!p) {
     p = vd_test_path("v.mp4");
     assert_int_equal(vd_test_ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=25:duration=4 "
-                                    "-c:v libx264 -bf 3 -pix_fmt yuv420p %s", p), 0);
+                                    "-f lavfi -i sine=frequency=440:sample_rate=44100:duration=4 "
+                                    "-c:v libx264 -bf 3 -pix_fmt yuv420p -c:a aac %s", p), 0);
   }
   return p;
 }
@@ -202,6 +248,28 @@ static void test_sampled(void **state) {
   json_decref(params);
 }
 
+/* Audio beside video: the threaded audio analysis gets the same chunks,
+ * in the same order, as the plain one, while a threaded video analysis
+ * shares the pass. */
+static void test_audio(void **state) {
+  const char *names[] = {"a_sync", "a_thr", "t_thr"};
+  memset(&aseen_sync, 0, sizeof(aseen_sync));
+  memset(&aseen_thr, 0, sizeof(aseen_thr));
+  memset(&seen_thr, 0, sizeof(seen_thr));
+  json_t *res = NULL;
+  struct vd_err err = {0};
+  assert_int_equal(run(names, 3, NULL, &res, &err, NULL), 0);
+  assert_true(aseen_sync.n > 10);
+  assert_int_equal(aseen_thr.n, aseen_sync.n);
+  assert_int_equal(aseen_thr.samples, aseen_sync.samples);
+  assert_true(aseen_sync.samples > 16000 * 3.9 && aseen_sync.samples < 16000 * 4.1);
+  assert_true(aseen_thr.first_time == aseen_sync.first_time);
+  assert_true(aseen_thr.last_time == aseen_sync.last_time);
+  assert_true(aseen_thr.hash == aseen_sync.hash);
+  assert_int_equal(seen_thr.n, 100);
+  json_decref(res);
+}
+
 /* A worker's failure is the run's, with the analysis's own message. */
 static void test_worker_error(void **state) {
   const char *names[] = {"t_thr"};
@@ -270,6 +338,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_frames),
       cmocka_unit_test(test_sampled),
+      cmocka_unit_test(test_audio),
       cmocka_unit_test(test_worker_error),
       cmocka_unit_test(test_cancel),
   };
