@@ -220,28 +220,38 @@ static void model_destroy(struct vd_nn_model *m) {
   free(m);
 }
 
-/* Strips "^" (control input) and ":0"; returns 1 for control inputs, -1 for other outputs. */
-static int input_ref(const char *s, char *buf, size_t len) {
+/*
+ * Splits an input reference "^name", "name", "name:k" into the node name
+ * (into buf) and the output index k (into *port; 0 when absent). Returns 1
+ * for control inputs, 0 for data inputs, -1 for a malformed port.
+ */
+static int input_ref(const char *s, char *buf, size_t len, int *port) {
   int ctrl = s[0] == '^';
   if (ctrl)
     s++;
   snprintf(buf, len, "%s", s);
+  *port = 0;
   char *colon = strrchr(buf, ':');
   if (colon) {
-    if (strcmp(colon, ":0") != 0)
+    char *end;
+    long k = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || k < 0 || k > 1023)
       return -1;
+    *port = (int)k;
     *colon = '\0';
   }
   return ctrl;
 }
 
+/* Reads an input's declared shape; *is_int is set for DT_INT32 inputs. */
 static int placeholder_shape(const char *model, const char *name, json_t *attr,
-                             struct vd_nn_shape *s, struct vd_err *e) {
+                             struct vd_nn_shape *s, int *is_int, struct vd_err *e) {
   json_t *dims = json_object_get(json_object_get(vd__nn_attr_get(attr, "shape"), "shape"), "dim");
   const char *dt = json_string_value(json_object_get(vd__nn_attr_get(attr, "dtype"), "type"));
-  if (dt && strcmp(dt, "DT_FLOAT") != 0)
-    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: input '%s' has dtype %s (DT_FLOAT only)", model,
-                      name, dt);
+  *is_int = dt && strcmp(dt, "DT_INT32") == 0;
+  if (dt && strcmp(dt, "DT_FLOAT") != 0 && !*is_int)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: input '%s' has dtype %s (DT_FLOAT, DT_INT32 only)",
+                      model, name, dt);
   if (!json_is_array(dims) || json_array_size(dims) > VD_NN_MAX_RANK)
     return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: input '%s' has no usable shape", model, name);
   s->rank = (int)json_array_size(dims);
@@ -271,7 +281,8 @@ static int find_outputs(struct vd_nn_model *m, json_t *root, json_t *nodes, cons
     json_object_foreach(outs, key, v) {
       const char *nm_s = json_string_value(json_object_get(v, "name"));
       char buf[512];
-      if (input_ref(nm_s ? nm_s : key, buf, sizeof(buf)) != 0)
+      int port;
+      if (input_ref(nm_s ? nm_s : key, buf, sizeof(buf), &port) != 0 || port != 0)
         return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: output '%s' is not a node's first output",
                           m->name, nm_s ? nm_s : key);
       int id = map_get(nm, buf);
@@ -299,6 +310,7 @@ struct raw_node {
   json_t *js;
   int *in;
   int n_in;
+  int port; /* output k of a multi-output op: a node "name:k" made by the loader */
 };
 
 /*
@@ -338,6 +350,42 @@ static void fuse_activations(struct vd_nn_model *m) {
   free(readers);
 }
 
+/*
+ * int32 inputs (MoveNet takes its image as int32): contexts hand the caller
+ * float buffers, so an int32 input is accepted when all its readers are
+ * Casts to float32, which then become views: the caller writes the whole
+ * numbers as floats and the graph sees what the Cast would have produced
+ * (exact below 2^24). Any other use is refused.
+ */
+static int int_inputs(struct vd_nn_model *m, struct vd_err *e) {
+  const struct vd__nn_op *identity = vd__nn_op_find("Identity");
+  for (size_t i = 0; i < m->n_inputs; i++) {
+    struct vd__nn_node *in = &m->nodes[m->inputs[i]];
+    if (in->a.dst != VD__NN_I32)
+      continue;
+    for (size_t j = 0; j < m->n_nodes; j++) {
+      struct vd__nn_node *r = &m->nodes[j];
+      for (int k = 0; k < r->n_in; k++)
+        if (r->in[k] == m->inputs[i] && (!r->op || strcmp(r->opname, "Cast") || r->a.dst != VD__NN_F32))
+          return vd_err_set(e, VD_ERR_UNSUPPORTED,
+                            "%s: int32 input '%s' is read by node '%s' (%s); only Casts to float32 "
+                            "of int32 inputs are supported",
+                            m->name, in->name, r->name, r->opname);
+    }
+    for (size_t o = 0; o < m->n_outputs; o++)
+      if (m->outputs[o] == m->inputs[i])
+        return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: int32 input '%s' is an output", m->name,
+                          in->name);
+    for (size_t j = 0; j < m->n_nodes; j++)
+      if (m->nodes[j].n_in == 1 && m->nodes[j].in[0] == m->inputs[i]) {
+        m->nodes[j].op = identity;
+        m->nodes[j].a.dst = 0;
+      }
+    in->a.dst = VD__NN_F32;
+  }
+  return 0;
+}
+
 static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, size_t wlen,
                        struct vd_err *e) {
   int rc = 0;
@@ -350,6 +398,8 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
   int *consumers = NULL, *order = NULL, *newid = NULL, *outs = NULL, *queue = NULL, *deg = NULL;
   size_t n_outs = 0, n_w = 0;
   unsigned char *need = NULL;
+  char **synth = NULL; /* names of the nodes made for outputs k > 0 */
+  size_t n_synth = 0, n_cap = 0;
 
   if (fmt && strcmp(fmt, "graph-model") != 0)
     return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s: format '%s' is not a TF.js graph model", m->name,
@@ -396,8 +446,16 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
     }
   }
 
-  raw = vd_xcalloc(n, sizeof(*raw));
-  map_init(&nm, n);
+  /* Room for one extra node per input reference: "name:k" (k > 0) of a
+   * multi-output op becomes a node of its own, made on first reference. */
+  size_t n_refs = 0;
+  for (size_t i = 0; i < n; i++)
+    n_refs += json_array_size(json_object_get(json_array_get(nodes, i), "input"));
+  size_t n_raw = n;
+  n_cap = n + n_refs;
+  raw = vd_xcalloc(n_cap, sizeof(*raw));
+  synth = vd_xcalloc(n_refs + 1, sizeof(*synth));
+  map_init(&nm, n_cap);
   for (size_t i = 0; i < n; i++) {
     json_t *js = json_array_get(nodes, i);
     raw[i].js = js;
@@ -412,8 +470,9 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
       goto out;
     }
   }
-  consumers = vd_xcalloc(n, sizeof(int));
-  for (size_t i = 0; i < n; i++) {
+  consumers = vd_xcalloc(n_cap, sizeof(int));
+  /* n_raw grows as output nodes are made; they are resolved in turn. */
+  for (size_t i = 0; i < n_raw; i++) {
     json_t *ins = json_object_get(raw[i].js, "input");
     if (ins && !json_is_array(ins)) {
       rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s': input is not a list", m->name, raw[i].name);
@@ -423,10 +482,10 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
     for (size_t k = 0; k < json_array_size(ins); k++) {
       const char *s = json_string_value(json_array_get(ins, k));
       char buf[512];
-      int kind = s ? input_ref(s, buf, sizeof(buf)) : -1;
+      int port = 0;
+      int kind = s ? input_ref(s, buf, sizeof(buf), &port) : -1;
       if (kind < 0) {
-        rc = vd_err_set(e, VD_ERR_UNSUPPORTED,
-                        "%s: node '%s' (%s): input '%s' is not a node's first output", m->name,
+        rc = vd_err_set(e, VD_ERR_CORRUPT, "%s: node '%s' (%s): input '%s' is malformed", m->name,
                         raw[i].name, raw[i].op, s ? s : "?");
         goto out;
       }
@@ -438,10 +497,31 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
                         raw[i].name, raw[i].op, buf);
         goto out;
       }
+      if (port > 0) {
+        const struct vd__nn_op *op = vd__nn_op_find(raw[id].op);
+        if (!op || !(op->flags & VD__NN_OP_MULTI) || raw[id].port) {
+          rc = vd_err_set(e, VD_ERR_UNSUPPORTED,
+                          "%s: node '%s' (%s): input '%s' is not a node's first output", m->name,
+                          raw[i].name, raw[i].op, s);
+          goto out;
+        }
+        char *key = vd_xasprintf("%s:%d", buf, port);
+        int sid = map_get(&nm, key);
+        if (sid >= 0) {
+          free(key);
+        } else {
+          sid = (int)n_raw++;
+          synth[n_synth++] = key;
+          raw[sid] = (struct raw_node){.name = key, .op = raw[id].op, .js = raw[id].js, .port = port};
+          map_put(&nm, key, sid);
+        }
+        id = sid;
+      }
       raw[i].in[raw[i].n_in++] = id;
       consumers[id]++;
     }
   }
+  n = n_raw;
   if ((rc = find_outputs(m, root, nodes, &nm, consumers, &outs, &n_outs, e)) != 0)
     goto out;
 
@@ -519,6 +599,7 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
     nd->name = vd_xstrdup(r->name);
     nd->opname = vd_xstrdup(r->op);
     nd->n_in = r->n_in;
+    nd->a.index = r->port;
     nd->in = vd_xcalloc((size_t)r->n_in + 1, sizeof(int));
     for (int k = 0; k < r->n_in; k++)
       nd->in[k] = newid[r->in[k]];
@@ -539,9 +620,12 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
       weight_decode(w + wr[wid].off, vd__nn_count(&t->s), dt, qk, qs, qm, t);
       nd->is_const = 1;
     } else if (strcmp(r->op, "Placeholder") == 0) {
-      if ((rc = placeholder_shape(m->name, r->name, attr, &m->in_decl[m->n_inputs], e)) != 0)
+      int is_int;
+      if ((rc = placeholder_shape(m->name, r->name, attr, &m->in_decl[m->n_inputs], &is_int, e)) !=
+          0)
         goto out;
       nd->is_input = 1;
+      nd->a.dst = is_int ? VD__NN_I32 : VD__NN_F32;
       m->inputs[m->n_inputs++] = (int)j;
     } else {
       nd->op = vd__nn_op_find(r->op);
@@ -573,6 +657,8 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
   m->outputs = vd_xcalloc(n_outs + 1, sizeof(int));
   for (size_t i = 0; i < n_outs; i++)
     m->outputs[m->n_outputs++] = newid[outs[i]];
+  if ((rc = int_inputs(m, e)) != 0)
+    goto out;
 
   /* Fold: nodes whose inputs are all constant become constants. */
   for (size_t j = 0; j < m->n_nodes; j++) {
@@ -602,9 +688,12 @@ static int build_graph(struct vd_nn_model *m, json_t *root, const uint8_t *w, si
 
 out:
   if (raw)
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n_cap; i++)
       free(raw[i].in);
   free(raw);
+  for (size_t i = 0; i < n_synth; i++)
+    free(synth[i]);
+  free(synth);
   free(wr);
   map_fini(&nm);
   map_fini(&wm);

@@ -2,7 +2,8 @@
  * nn_int.h: what the nn files share: the graph as loaded, the op table, the
  * execution helpers. Not for use outside src/nn (and its unit tests).
  *
- * A value is the first output of a node; values are numbered like nodes.
+ * A value is the output of a node; values are numbered like nodes (a
+ * multi-output op is one node per output read, see VD__NN_OP_MULTI).
  * Const nodes (weights, and nodes folded at load) carry their data; every
  * other value gets a buffer from the context's plan.
  */
@@ -41,6 +42,10 @@ struct vd__nn_attr {
   int trans_a, trans_b; /* MatMul */
   int n_squeeze;        /* Squeeze: count of squeeze_dims (0 = all size-1 dims) */
   int squeeze[VD_NN_MAX_RANK];
+  int axis;             /* Pack, Unpack: the stacked axis */
+  int index;            /* multi-output ops (Unpack): which output this node stands for */
+  int dst;              /* Cast, ArgMax: output dtype (enum vd__nn_dtype); 0 = the rule below */
+  int align_corners, half_pixel; /* ResizeBilinear */
 };
 
 struct vd__nn_exec;
@@ -65,7 +70,22 @@ struct vd__nn_op {
               struct vd__nn_exec *x);
   int alias;         /* output is input 0 reinterpreted (no copy): Identity, Reshape */
   unsigned int_args; /* bit k: input k must be an int32 constant (shape, axes, paddings) */
+  unsigned flags;    /* VD__NN_OP_* */
 };
+
+/*
+ * Dtypes: every value is float32 or int32 (both 4 bytes, so buffers are
+ * planned alike). An op computes in float32 unless it is TYPED: then it
+ * accepts int32 inputs too (and checks in infer() that they agree), and its
+ * output takes input 0's dtype, unless parse() set attr.dst (Cast, ArgMax).
+ * Views (alias) always take input 0's dtype.
+ * MULTI: the op has several outputs; the loader makes one node per output a
+ * graph reads ("name:k"), each with attr.index = k.
+ */
+#define VD__NN_OP_TYPED 1u
+#define VD__NN_OP_MULTI 2u
+/* A node's output dtype from its op, attributes and input 0's dtype. */
+int vd__nn_out_dtype(const struct vd__nn_node *n, const struct vd__nn_tensor *in);
 
 struct vd__nn_node {
   char *name;
@@ -141,6 +161,7 @@ void vd__nn_portable_only(int on);
 extern const struct vd__nn_op vd__nn_ops_conv[];
 extern const struct vd__nn_op vd__nn_ops_elem[];
 extern const struct vd__nn_op vd__nn_ops_shape[];
+extern const struct vd__nn_op vd__nn_ops_index[];
 
 /* Attribute helpers (attr.c). */
 /* An int64 written as a JSON integer or a decimal string; 0 or -1. */

@@ -512,12 +512,12 @@ static void mm_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
 }
 
 const struct vd__nn_op vd__nn_ops_conv[] = {
-    {"Conv2D", 2, 2, parse_conv, filter_infer, conv_scratch, conv_run, 0, 0},
-    {"_FusedConv2D", 2, 4, parse_conv, filter_infer, conv_scratch, conv_run, 0, 0},
-    {"DepthwiseConv2dNative", 2, 2, parse_conv, filter_infer, NULL, dw_run, 0, 0},
-    {"DepthwiseConv2D", 2, 2, parse_conv, filter_infer, NULL, dw_run, 0, 0},
-    {"FusedDepthwiseConv2dNative", 2, 4, parse_conv, filter_infer, NULL, dw_run, 0, 0},
-    {"MatMul", 2, 2, mm_parse, mm_infer, NULL, mm_run, 0, 0},
-    {"_FusedMatMul", 2, 4, mm_parse, mm_infer, NULL, mm_run, 0, 0},
-    {NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0},
+    {"Conv2D", 2, 2, parse_conv, filter_infer, conv_scratch, conv_run, 0, 0, 0},
+    {"_FusedConv2D", 2, 4, parse_conv, filter_infer, conv_scratch, conv_run, 0, 0, 0},
+    {"DepthwiseConv2dNative", 2, 2, parse_conv, filter_infer, NULL, dw_run, 0, 0, 0},
+    {"DepthwiseConv2D", 2, 2, parse_conv, filter_infer, NULL, dw_run, 0, 0, 0},
+    {"FusedDepthwiseConv2dNative", 2, 4, parse_conv, filter_infer, NULL, dw_run, 0, 0, 0},
+    {"MatMul", 2, 2, mm_parse, mm_infer, NULL, mm_run, 0, 0, 0},
+    {"_FusedMatMul", 2, 4, mm_parse, mm_infer, NULL, mm_run, 0, 0, 0},
+    {NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -1,7 +1,9 @@
 /*
  * ops_elem: element-wise ops. Binary ops broadcast like NumPy (shapes
  * right-aligned; a dimension of 1 stretches); unary ops and Softmax (over the
- * last axis).
+ * last axis). Binary ops other than RealDiv also compute on int32 (index
+ * arithmetic after ArgMax), with integer semantics: FloorDiv rounds towards
+ * minus infinity, as TensorFlow's does.
  *
  * Broadcasting first merges neighbouring dimensions that broadcast the same
  * way, so the common cases (same shape; per-channel vector against NHWC; a
@@ -19,7 +21,7 @@
 #pragma GCC optimize("-fvect-cost-model=dynamic")
 #endif
 
-enum binop { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF };
+enum binop { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_FLOORDIV };
 enum unop { U_RELU, U_RELU6, U_ABS, U_SQUARE, U_RSQRT, U_SQRT, U_SIGMOID, U_EXP, U_NEG, U_TANH,
             U_LEAKY, U_ELU };
 
@@ -29,7 +31,7 @@ static const struct {
 } codes[] = {
     {"Add", B_ADD},     {"AddV2", B_ADD},      {"BiasAdd", B_ADD},   {"Sub", B_SUB},
     {"Mul", B_MUL},     {"RealDiv", B_DIV},    {"Div", B_DIV},       {"Maximum", B_MAX},
-    {"Minimum", B_MIN}, {"SquaredDifference", B_SQDIFF},
+    {"Minimum", B_MIN}, {"SquaredDifference", B_SQDIFF}, {"FloorDiv", B_FLOORDIV},
     {"Relu", U_RELU},   {"Relu6", U_RELU6},    {"Abs", U_ABS},       {"Square", U_SQUARE},
     {"Rsqrt", U_RSQRT}, {"Sqrt", U_SQRT},      {"Sigmoid", U_SIGMOID}, {"Exp", U_EXP},
     {"Neg", U_NEG},     {"Tanh", U_TANH},      {"LeakyRelu", U_LEAKY}, {"Elu", U_ELU},
@@ -56,6 +58,10 @@ static int bin_parse(struct vd__nn_node *n, json_t *attr, struct vd_err *e) {
 static int bin_infer(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
                      struct vd_nn_shape *out, struct vd_err *e) {
   const struct vd_nn_shape *a = &in[0].s, *b = &in[1].s;
+  if (in[0].dtype != in[1].dtype)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "one operand is int32, the other float32");
+  if (in[0].dtype == VD__NN_I32 && n->a.code == B_DIV)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "%s of int32 values", n->opname);
   int r = a->rank > b->rank ? a->rank : b->rank;
   out->rank = r;
   for (int i = 0; i < r; i++) {
@@ -122,9 +128,10 @@ static void bcast_plan(const struct vd_nn_shape *a, const struct vd_nn_shape *b,
 
 struct bin_job {
   int op, act; /* act: a Relu fused in by the loader */
+  int is_int;  /* int32 operands and output */
   struct bcast p;
-  const float *a, *b;
-  float *o;
+  const void *a, *b;
+  void *o;
   int64_t inner; /* elements per outer index: product of all dims but the first */
 };
 
@@ -179,10 +186,69 @@ static void bin_inner(int op, int64_t n, const float *restrict a, int64_t sa,
   case B_MIN:
     BIN_LOOPS(x < y ? x : y);
     break;
+  case B_FLOORDIV:
+    BIN_LOOPS((float)floor((double)x / y)); /* as TF.js: in double */
+    break;
   default:
     BIN_LOOPS((x - y) * (x - y));
     break;
   }
+}
+
+/* Integer division rounding towards minus infinity; x / 0 gives 0 (TF
+ * fails there, and run() cannot), INT32_MIN / -1 wraps. */
+static int32_t floordiv_i32(int32_t x, int32_t y) {
+  if (y == 0)
+    return 0;
+  if (y == -1)
+    return (int32_t)(0u - (uint32_t)x);
+  int32_t q = x / y;
+  return (q * y != x && ((x < 0) != (y < 0))) ? q - 1 : q;
+}
+
+/* int32 arithmetic wraps like TF's (computed unsigned: no UB on overflow). */
+static void bin_inner_i32(int op, int64_t n, const int32_t *restrict a, int64_t sa,
+                          const int32_t *restrict b, int64_t sb, int32_t *restrict o) {
+  for (int64_t i = 0; i < n; i++) {
+    int32_t x = a[i * sa], y = b[i * sb];
+    uint32_t ux = (uint32_t)x, uy = (uint32_t)y;
+    switch (op) {
+    case B_ADD:
+      o[i] = (int32_t)(ux + uy);
+      break;
+    case B_SUB:
+      o[i] = (int32_t)(ux - uy);
+      break;
+    case B_MUL:
+      o[i] = (int32_t)(ux * uy);
+      break;
+    case B_MAX:
+      o[i] = x > y ? x : y;
+      break;
+    case B_MIN:
+      o[i] = x < y ? x : y;
+      break;
+    case B_FLOORDIV:
+      o[i] = floordiv_i32(x, y);
+      break;
+    default: /* B_SQDIFF; B_DIV is refused by infer */
+      o[i] = (int32_t)((ux - uy) * (ux - uy));
+      break;
+    }
+  }
+}
+
+/* One row of the output: float or int32. */
+static void bin_row(const struct bin_job *j, int64_t n, int64_t oa, int64_t sa, int64_t ob,
+                    int64_t sb, int64_t oo) {
+  if (j->is_int) {
+    bin_inner_i32(j->op, n, (const int32_t *)j->a + oa, sa, (const int32_t *)j->b + ob, sb,
+                  (int32_t *)j->o + oo);
+    return;
+  }
+  bin_inner(j->op, n, (const float *)j->a + oa, sa, (const float *)j->b + ob, sb,
+            (float *)j->o + oo);
+  vd__nn_activate((float *)j->o + oo, n, j->act, 0);
 }
 
 static void bin_task(void *arg, int64_t beg, int64_t end, int thread) {
@@ -194,15 +260,14 @@ static void bin_task(void *arg, int64_t beg, int64_t end, int thread) {
     /* t indexes the first merged dim; walk the middle ones with an odometer. */
     int64_t idx[VD_NN_MAX_RANK] = {0};
     idx[0] = t;
-    float *o = j->o + t * j->inner;
+    int64_t o = t * j->inner;
     for (int64_t row = 0; row < rows; row++) {
       int64_t oa = 0, ob = 0;
       for (int d = 0; d < r - 1; d++) {
         oa += idx[d] * p->sa[d];
         ob += idx[d] * p->sb[d];
       }
-      bin_inner(j->op, inner, j->a + oa, p->sa[r - 1], j->b + ob, p->sb[r - 1], o + row * inner);
-      vd__nn_activate(o + row * inner, inner, j->act, 0);
+      bin_row(j, inner, oa, p->sa[r - 1], ob, p->sb[r - 1], o + row * inner);
       for (int d = r - 2; d >= 1; d--) {
         if (++idx[d] < p->dim[d])
           break;
@@ -216,13 +281,17 @@ static void bin_task(void *arg, int64_t beg, int64_t end, int thread) {
 static void flat_task(void *arg, int64_t beg, int64_t end, int thread) {
   const struct bin_job *j = arg;
   int64_t sa = j->p.sa[0], sb = j->p.sb[0];
-  bin_inner(j->op, end - beg, j->a + beg * sa, sa, j->b + beg * sb, sb, j->o + beg);
-  vd__nn_activate(j->o + beg, end - beg, j->act, 0);
+  bin_row(j, end - beg, beg * sa, sa, beg * sb, sb, beg);
 }
 
 static void bin_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
                     struct vd__nn_tensor *out, struct vd__nn_exec *x) {
-  struct bin_job j = {.op = n->a.code, .act = n->a.act, .a = in[0].data, .b = in[1].data, .o = out->data};
+  struct bin_job j = {.op = n->a.code,
+                      .act = n->a.act,
+                      .is_int = in[0].dtype == VD__NN_I32,
+                      .a = in[0].data,
+                      .b = in[1].data,
+                      .o = out->data};
   if (vd__nn_count(&out->s) == 0)
     return;
   bcast_plan(&in[0].s, &in[1].s, &out->s, &j.p);
@@ -349,15 +418,16 @@ static void softmax_run(const struct vd__nn_node *n, const struct vd__nn_tensor 
   }
 }
 
-#define BIN(name) {name, 2, 2, bin_parse, bin_infer, NULL, bin_run, 0, 0}
-#define UN(name) {name, 1, 1, un_parse, same_infer, NULL, un_run, 0, 0}
+#define BIN(name) {name, 2, 2, bin_parse, bin_infer, NULL, bin_run, 0, 0, VD__NN_OP_TYPED}
+#define UN(name) {name, 1, 1, un_parse, same_infer, NULL, un_run, 0, 0, 0}
 
 const struct vd__nn_op vd__nn_ops_elem[] = {
     BIN("Add"),     BIN("AddV2"),   BIN("BiasAdd"), BIN("Sub"),   BIN("Mul"),
     BIN("RealDiv"), BIN("Div"),     BIN("Maximum"), BIN("Minimum"), BIN("SquaredDifference"),
+    BIN("FloorDiv"),
     UN("Relu"),     UN("Relu6"),    UN("Abs"),      UN("Square"), UN("Rsqrt"),
     UN("Sqrt"),     UN("Sigmoid"),  UN("Exp"),      UN("Neg"),    UN("Tanh"),
     UN("LeakyRelu"), UN("Elu"),
-    {"Softmax", 1, 1, NULL, softmax_infer, NULL, softmax_run, 0, 0},
-    {NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0},
+    {"Softmax", 1, 1, NULL, softmax_infer, NULL, softmax_run, 0, 0, 0},
+    {NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -54,7 +54,8 @@ const char *vd__nn_shape_str(const struct vd_nn_shape *s, char *buf, size_t len)
 }
 
 const struct vd__nn_op *vd__nn_op_find(const char *name) {
-  const struct vd__nn_op *tables[] = {vd__nn_ops_conv, vd__nn_ops_elem, vd__nn_ops_shape};
+  const struct vd__nn_op *tables[] = {vd__nn_ops_conv, vd__nn_ops_elem, vd__nn_ops_shape,
+                                      vd__nn_ops_index};
   for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
     for (const struct vd__nn_op *op = tables[t]; op->name; op++)
       if (strcmp(op->name, name) == 0)
@@ -215,25 +216,35 @@ static int reshape_flex(const struct vd__nn_node *nd, const struct vd__nn_tensor
   return 1;
 }
 
-/* Checks input dtypes and infers the output shape; errors name model, node, op. */
+int vd__nn_out_dtype(const struct vd__nn_node *n, const struct vd__nn_tensor *in) {
+  if (n->a.dst)
+    return n->a.dst;
+  if (n->n_in > 0 && (n->op->alias || (n->op->flags & VD__NN_OP_TYPED)))
+    return in[0].dtype;
+  return VD__NN_F32;
+}
+
+/* Checks input dtypes and infers the output shape and dtype; errors name
+ * model, node, op. */
 static int node_infer(const struct vd_nn_model *m, const struct vd__nn_node *nd,
-                      const struct vd__nn_tensor *in, struct vd_nn_shape *out, struct vd_err *e) {
+                      const struct vd__nn_tensor *in, struct vd__nn_tensor *out, struct vd_err *e) {
   struct vd_err oe = {0};
   int rc = 0;
+  int typed = (nd->op->flags & VD__NN_OP_TYPED) != 0;
   for (int k = 0; k < nd->n_in; k++) {
     int want_int = k < 31 && (nd->op->int_args >> k & 1);
     if (want_int && (!in[k].data || in[k].dtype != VD__NN_I32)) {
       rc = vd_err_set(&oe, VD_ERR_UNSUPPORTED, "input %d must be a constant int32 tensor", k);
       break;
     }
-    if (!want_int && in[k].dtype != VD__NN_F32 && !(nd->op->alias && k == 0)) {
+    if (!want_int && !typed && in[k].dtype != VD__NN_F32 && !(nd->op->alias && k == 0)) {
       rc = vd_err_set(&oe, VD_ERR_UNSUPPORTED, "input %d is int32; this op computes in float32", k);
       break;
     }
   }
   if (rc == 0)
-    rc = nd->op->infer(nd, in, out, &oe);
-  if (rc == 0 && vd__nn_count(out) < 0)
+    rc = nd->op->infer(nd, in, &out->s, &oe);
+  if (rc == 0 && vd__nn_count(&out->s) < 0)
     rc = vd_err_set(&oe, VD_ERR_LIMIT, "output shape is too large");
   if (rc != 0) {
     char sb[96];
@@ -241,6 +252,7 @@ static int node_infer(const struct vd_nn_model *m, const struct vd__nn_node *nd,
                       nd->opname, nd->n_in ? vd__nn_shape_str(&in[0].s, sb, sizeof(sb)) : "-",
                       vd_err_msg(&oe, rc));
   }
+  out->dtype = vd__nn_out_dtype(nd, in);
   return 0;
 }
 
@@ -258,7 +270,7 @@ int vd__nn_fold(struct vd_nn_model *m, size_t id, struct vd_err *e) {
                         nd->name);
   }
   struct vd__nn_tensor out = {.dtype = VD__NN_F32};
-  int rc = node_infer(m, nd, in, &out.s, e);
+  int rc = node_infer(m, nd, in, &out, e);
   if (rc != 0)
     return rc;
   int64_t cnt = vd__nn_count(&out.s);
@@ -267,7 +279,6 @@ int vd__nn_fold(struct vd_nn_model *m, size_t id, struct vd_err *e) {
                       nd->name, nd->opname);
   out.data = vd_xmalloc((size_t)(cnt ? cnt : 1) * 4);
   if (nd->op->alias) {
-    out.dtype = in[0].dtype;
     memcpy(out.data, in[0].data, (size_t)cnt * 4);
   } else {
     size_t sc = nd->op->scratch ? nd->op->scratch(nd, in, &out, 1) : 0;
@@ -384,15 +395,13 @@ int vd_nn_ctx_new(struct vd_nn_ctx **out, struct vd_nn_model *m, const struct vd
       target = ins[1].data;
       ins[1].data = flex; /* only for inference: run() reads no target */
     }
-    rc = node_infer(m, nd, ins, &v->s, err);
+    rc = node_infer(m, nd, ins, v, err);
     if (target)
       ins[1].data = target;
     if (rc != 0)
       goto out;
-    if (nd->op->alias) {
+    if (nd->op->alias)
       root[i] = root[nd->in[0]];
-      v->dtype = c->val[nd->in[0]].dtype;
-    }
     if (nd->op->scratch) {
       struct vd__nn_tensor tmp = *v;
       size_t s = nd->op->scratch(nd, ins, &tmp, threads);

@@ -6,7 +6,8 @@
 // For each MODEL (DIR/MODEL.json + its shards) it builds a fixed input (a
 // smooth pattern plus seeded noise, the same every run), runs the model once
 // and writes into --out:
-//   MODEL.input.bin         the input, float32 little-endian
+//   MODEL.input.bin         the input, float32 little-endian (for an int32
+//                           input, whole numbers 0..255: the pattern x 255)
 //   MODEL.out<i>.bin        output i, float32 little-endian
 //   MODEL.ref.json          {"model", "input": {"name", "shape", "file"},
 //                            "outputs": [{"name", "shape", "file"}],
@@ -89,7 +90,10 @@ async function main() {
     const info = model.inputs[0];
     const shape = info.shape.map((d) => (d == null || d < 0 ? 1 : d));
     const data = makeInput(shape);
-    const input = tf.tensor(data, shape, 'float32');
+    // int32 inputs (MoveNet) take pixel values; vidan reads them as floats.
+    const isInt = info.dtype === 'int32';
+    if (isInt) for (let i = 0; i < data.length; i++) data[i] = Math.round(data[i] * 255);
+    const input = isInt ? tf.tensor(Int32Array.from(data), shape, 'int32') : tf.tensor(data, shape, 'float32');
     const outNames = model.outputs.map((t) => t.name);
     let outs = model.execute(input, outNames);
     if (!Array.isArray(outs)) outs = [outs];

@@ -28,7 +28,8 @@
 #include "core/util.h"
 #include "nn/nn.h"
 
-static const char *const models[] = {"blazeface", "emotion", "mobilefacenet", "faceres"};
+static const char *const models[] = {"blazeface", "emotion", "mobilefacenet", "faceres",
+                                     "movenet-lightning"};
 #define N_MODELS (sizeof(models) / sizeof(models[0]))
 #define TOL 1e-4
 

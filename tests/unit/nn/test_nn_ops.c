@@ -52,14 +52,19 @@ static json_t *shape_json(int rank, const int64_t *d) {
   return a;
 }
 
-static void mb_input(struct mb *b, const char *name, int rank, const int64_t *d) {
+static void mb_input_dt(struct mb *b, const char *name, int rank, const int64_t *d,
+                        const char *dtype) {
   json_t *dims = json_array();
   for (int i = 0; i < rank; i++)
     json_array_append_new(dims, json_pack("{s:o}", "size", json_sprintf("%lld", (long long)d[i])));
   json_array_append_new(b->nodes,
                         json_pack("{s:s,s:s,s:{s:{s:{s:o}},s:{s:s}}}", "name", name, "op",
                                   "Placeholder", "attr", "shape", "shape", "dim", dims, "dtype",
-                                  "type", "DT_FLOAT"));
+                                  "type", dtype));
+}
+
+static void mb_input(struct mb *b, const char *name, int rank, const int64_t *d) {
+  mb_input_dt(b, name, rank, d, "DT_FLOAT");
 }
 
 static void mb_blob(struct mb *b, const void *p, size_t n) {
@@ -381,6 +386,8 @@ static double ref_bin(const char *op, double a, double b) {
     return a > b ? a : b;
   if (!strcmp(op, "Minimum"))
     return a < b ? a : b;
+  if (!strcmp(op, "FloorDiv"))
+    return floor((double)(float)a / (float)b);
   return (a - b) * (a - b); /* SquaredDifference */
 }
 
@@ -396,7 +403,7 @@ static void bin_case(const char *op, int xr, const int64_t *xd, int cr, const in
   }
   int64_t n = count(r, od);
   float *x = rand_vec(count(xr, xd)), *cv = rand_vec(count(cr, cd));
-  if (!strcmp(op, "RealDiv"))
+  if (!strcmp(op, "RealDiv") || !strcmp(op, "FloorDiv"))
     for (int64_t i = 0; i < count(cr, cd); i++)
       cv[i] = cv[i] >= 0 ? cv[i] + 0.5f : cv[i] - 0.5f;
   float *want = vd_xmalloc((size_t)n * sizeof(float));
@@ -432,7 +439,7 @@ static void bin_case(const char *op, int xr, const int64_t *xd, int cr, const in
 
 static void test_binary(void **state) {
   const char *ops[] = {"AddV2", "Add", "Sub", "Mul", "RealDiv", "Maximum", "Minimum",
-                       "SquaredDifference", "BiasAdd"};
+                       "SquaredDifference", "FloorDiv", "BiasAdd"};
   int64_t x4[4] = {2, 3, 4, 5}, c1[1] = {5}, c3[3] = {3, 1, 5}, c4[4] = {2, 3, 4, 5},
           c0[1] = {1}, cb[4] = {2, 1, 4, 1};
   int64_t big[4] = {1, 64, 64, 24}, bigc[1] = {24};
@@ -955,6 +962,240 @@ static void test_file_errors(void **state) {
   rmdir(dir);
 }
 
+/* ---- int32 values, stacking, gathering, resampling ---------------------------------- */
+
+static json_t *a_type(json_t *attr, const char *k, const char *t) {
+  json_object_set_new(attr, k, json_pack("{s:s}", "type", t));
+  return attr;
+}
+
+static json_t *a_int(json_t *attr, const char *k, long long v) {
+  json_object_set_new(attr, k, json_pack("{s:o}", "i", json_sprintf("%lld", v)));
+  return attr;
+}
+
+static json_t *a_bool(json_t *attr, const char *k, int v) {
+  json_object_set_new(attr, k, json_pack("{s:b}", "b", v));
+  return attr;
+}
+
+/* MoveNet's index arithmetic: ArgMax (ties: the first index), then int32
+ * Sub, FloorDiv (towards minus infinity, on negatives too), Mul, Cast back. */
+static void test_int_ops(void **state) {
+  int64_t xd[3] = {2, 3, 5}, sd[1] = {0};
+  const int32_t three = 3, two = 2, seven = 7, axis = -1;
+  float *x = rand_vec(30);
+  for (int i = 0; i < 30; i++)
+    x[i] = roundf(x[i] * 2.0f) / 2.0f; /* few levels: ties are common */
+  float want[6];
+  for (int r = 0; r < 6; r++) {
+    int arg = 0;
+    for (int k = 1; k < 5; k++)
+      if (x[r * 5 + k] > x[r * 5 + arg])
+        arg = k;
+    want[r] = (float)(floor((arg - 3) / 2.0) * 7);
+  }
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 3, xd);
+  mb_consti(&mb, "axis", 0, sd, &axis);
+  mb_consti(&mb, "three", 0, sd, &three);
+  mb_consti(&mb, "two", 0, sd, &two);
+  mb_consti(&mb, "seven", 0, sd, &seven);
+  const char *i1[] = {"x", "axis", NULL}, *i2[] = {"am", "three", NULL},
+             *i3[] = {"s", "two", NULL}, *i4[] = {"fd", "seven", NULL}, *i5[] = {"m", NULL};
+  mb_node(&mb, "am", "ArgMax", i1, a_type(json_object(), "output_type", "DT_INT32"));
+  mb_node(&mb, "s", "Sub", i2, NULL);
+  mb_node(&mb, "fd", "FloorDiv", i3, NULL);
+  mb_node(&mb, "m", "Mul", i4, NULL);
+  mb_node(&mb, "y", "Cast", i5, a_type(json_object(), "DstT", "DT_FLOAT"));
+  int64_t od[2] = {2, 3};
+  run_and_compare(&mb, x, 2, od, want, 1);
+  mb_fini(&mb);
+  free(x);
+}
+
+/* Cast float -> int32 truncates towards zero; an int32 input (MoveNet's
+ * image) is filled as floats through its Cast; other uses are refused. */
+static void test_cast_and_int_input(void **state) {
+  int64_t xd[2] = {4, 6}, sd[1] = {0};
+  const float ten = 10.0f;
+  float *x = rand_vec(24), want[24];
+  for (int i = 0; i < 24; i++)
+    want[i] = truncf(x[i] * 10.0f);
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 2, xd);
+  mb_constf(&mb, "ten", 0, sd, &ten);
+  const char *i1[] = {"x", "ten", NULL}, *i2[] = {"m", NULL}, *i3[] = {"ci", NULL};
+  mb_node(&mb, "m", "Mul", i1, NULL);
+  mb_node(&mb, "ci", "Cast", i2, a_type(json_object(), "DstT", "DT_INT32"));
+  mb_node(&mb, "y", "Cast", i3, a_type(json_object(), "DstT", "DT_FLOAT"));
+  run_and_compare(&mb, x, 2, xd, want, 1);
+  mb_fini(&mb);
+
+  float pix[24];
+  for (int i = 0; i < 24; i++) {
+    pix[i] = (float)((i * 37) % 256);
+    want[i] = pix[i] * 10.0f;
+  }
+  mb_init(&mb);
+  mb_input_dt(&mb, "x", 2, xd, "DT_INT32");
+  mb_constf(&mb, "ten", 0, sd, &ten);
+  const char *j1[] = {"x", NULL}, *j2[] = {"c", "ten", NULL};
+  mb_node(&mb, "c", "Cast", j1, a_type(json_object(), "DstT", "DT_FLOAT"));
+  mb_node(&mb, "y", "Mul", j2, NULL);
+  run_and_compare(&mb, pix, 2, xd, want, 1);
+  mb_fini(&mb);
+
+  mb_init(&mb);
+  mb_input_dt(&mb, "x", 2, xd, "DT_INT32");
+  const char *k1[] = {"x", NULL};
+  mb_node(&mb, "y", "Relu", k1, NULL);
+  struct vd_nn_model *m = NULL;
+  struct vd_err err = {0};
+  assert_true(mb_load(&mb, &m, &err) < 0);
+  assert_non_null(strstr(err.msg, "int32 input 'x' is read by node 'y' (Relu)"));
+  mb_fini(&mb);
+  free(x);
+}
+
+/* Unpack's second and third outputs ("u:1", "u:2") are nodes of their own;
+ * Pack and ConcatV2 put the rows back in another order. */
+static void test_pack_unpack_concat(void **state) {
+  int64_t xd[3] = {2, 3, 4}, sd[1] = {0};
+  const int32_t zero = 0;
+  float *x = rand_vec(24), want[24];
+  /* y[0] = x[:,2,:], y[1] = x[:,0,:], y[2] = x[:,1,:] */
+  const int order[3] = {2, 0, 1};
+  for (int k = 0; k < 3; k++)
+    for (int b = 0; b < 2; b++)
+      for (int c = 0; c < 4; c++)
+        want[(k * 2 + b) * 4 + c] = x[(b * 3 + order[k]) * 4 + c];
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 3, xd);
+  mb_consti(&mb, "zero", 0, sd, &zero);
+  const char *i1[] = {"x", NULL}, *i2[] = {"u:2", "u", NULL}, *i3[] = {"u:1", "zero", NULL},
+             *i4[] = {"p", "e", "zero", NULL};
+  mb_node(&mb, "u", "Unpack", i1, a_int(a_int(json_object(), "axis", 1), "num", 3));
+  mb_node(&mb, "p", "Pack", i2, a_int(json_object(), "axis", 0));
+  mb_node(&mb, "e", "ExpandDims", i3, NULL);
+  mb_node(&mb, "y", "ConcatV2", i4, NULL);
+  int64_t od[3] = {3, 2, 4};
+  run_and_compare(&mb, x, 3, od, want, 1);
+  mb_fini(&mb);
+
+  /* Pack on the last axis: [2,4] x 2 -> [2,4,2] */
+  for (int b = 0; b < 2; b++)
+    for (int c = 0; c < 4; c++) {
+      want[(b * 4 + c) * 2 + 0] = x[(b * 3 + 1) * 4 + c];
+      want[(b * 4 + c) * 2 + 1] = x[(b * 3 + 0) * 4 + c];
+    }
+  mb_init(&mb);
+  mb_input(&mb, "x", 3, xd);
+  const char *j2[] = {"u:1", "u:0", NULL};
+  mb_node(&mb, "u", "Unpack", i1, a_int(a_int(json_object(), "axis", -2), "num", 3));
+  mb_node(&mb, "y", "Pack", j2, a_int(json_object(), "axis", -1));
+  int64_t pd[3] = {2, 4, 2};
+  run_and_compare(&mb, x, 3, pd, want, 1);
+  mb_fini(&mb);
+
+  /* ":1" of a single-output op, and an output past Unpack's count */
+  const char *bad[][2] = {{"r:1", "not a node's first output"}, {"u:5", "output 5 of 3"}};
+  for (int t = 0; t < 2; t++) {
+    mb_init(&mb);
+    mb_input(&mb, "x", 3, xd);
+    const char *k1[] = {"x", NULL}, *k2[] = {bad[t][0], NULL};
+    mb_node(&mb, "r", "Relu", k1, NULL);
+    mb_node(&mb, "u", "Unpack", k1, a_int(json_object(), "axis", 1));
+    mb_node(&mb, "y", "Relu", k2, NULL);
+    struct vd_nn_model *m = NULL;
+    struct vd_nn_ctx *c = NULL;
+    struct vd_err err = {0};
+    int rc = mb_load(&mb, &m, &err);
+    if (rc == 0)
+      rc = vd_nn_ctx_new(&c, m, NULL, &err);
+    assert_true(rc < 0);
+    if (!strstr(err.msg, bad[t][1]))
+      fail_msg("%s: %s", bad[t][0], err.msg);
+    vd_nn_model_free(m);
+    mb_fini(&mb);
+  }
+  free(x);
+}
+
+/* GatherNd picks [row, col] slices; an index outside the params gives zeros. */
+static void test_gathernd(void **state) {
+  int64_t xd[3] = {3, 4, 2}, id[2] = {5, 2};
+  const int32_t idx[10] = {0, 0, 2, 3, 1, 2, 3, 0, 2, -1};
+  float *x = rand_vec(24), want[10];
+  for (int t = 0; t < 5; t++) {
+    int r = idx[2 * t], c = idx[2 * t + 1], ok = r >= 0 && r < 3 && c >= 0 && c < 4;
+    for (int k = 0; k < 2; k++)
+      want[t * 2 + k] = ok ? x[(r * 4 + c) * 2 + k] : 0.0f;
+  }
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 3, xd);
+  mb_consti(&mb, "idx", 2, id, idx);
+  const char *i1[] = {"x", "idx", NULL};
+  mb_node(&mb, "y", "GatherNd", i1, NULL);
+  int64_t od[2] = {5, 2};
+  run_and_compare(&mb, x, 2, od, want, 1);
+  mb_fini(&mb);
+  free(x);
+}
+
+/* Bilinear resampling, TF.js's CPU formula: source = ratio * (o + 0.5) - 0.5
+ * with half-pixel centres (ratio * o otherwise; align_corners uses
+ * (in-1)/(out-1)); floor clamped at 0, ceil at in-1, the fraction taken from
+ * the clamped floor. */
+static double ref_src(int64_t o, int64_t in, int64_t out, int ac, int hp, int64_t *lo, int64_t *hi) {
+  double ratio = ac && out > 1 ? (double)(in - 1) / (double)(out - 1) : (double)in / (double)out;
+  double f = hp ? ratio * ((double)o + 0.5) - 0.5 : ratio * (double)o;
+  *lo = (int64_t)fmax(0.0, floor(f));
+  *hi = (int64_t)fmin((double)(in - 1), ceil(f));
+  return f - (double)*lo;
+}
+
+static void test_resize_bilinear(void **state) {
+  int64_t xd[4] = {2, 3, 4, 2}, sd[1] = {2};
+  const int32_t sizes[3][2] = {{5, 7}, {6, 8}, {2, 3}};
+  const int modes[3][2] = {{0, 1}, {0, 0}, {1, 0}}; /* align_corners, half_pixel_centers */
+  float *x = rand_vec(48);
+  for (int t = 0; t < 3; t++) {
+    int64_t OH = sizes[t][0], OW = sizes[t][1];
+    float *want = vd_xmalloc((size_t)(2 * OH * OW * 2) * sizeof(float));
+    for (int64_t b = 0; b < 2; b++)
+      for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox++)
+          for (int64_t c = 0; c < 2; c++) {
+            int64_t y0, y1, x0, x1;
+            double fy = ref_src(oy, 3, OH, modes[t][0], modes[t][1], &y0, &y1);
+            double fx = ref_src(ox, 4, OW, modes[t][0], modes[t][1], &x0, &x1);
+#define PX(yy, xx) ((double)x[((b * 3 + (yy)) * 4 + (xx)) * 2 + c])
+            double top = PX(y0, x0) + (PX(y0, x1) - PX(y0, x0)) * fx;
+            double bot = PX(y1, x0) + (PX(y1, x1) - PX(y1, x0)) * fx;
+#undef PX
+            want[((b * OH + oy) * OW + ox) * 2 + c] = (float)(top + (bot - top) * fy);
+          }
+    struct mb mb;
+    mb_init(&mb);
+    mb_input(&mb, "x", 4, xd);
+    mb_consti(&mb, "size", 1, sd, sizes[t]);
+    const char *i1[] = {"x", "size", NULL};
+    mb_node(&mb, "y", "ResizeBilinear", i1,
+            a_bool(a_bool(json_object(), "align_corners", modes[t][0]), "half_pixel_centers",
+                   modes[t][1]));
+    int64_t od[4] = {2, OH, OW, 2};
+    run_and_compare(&mb, x, 4, od, want, t == 0 ? 2 : 1);
+    mb_fini(&mb);
+    free(want);
+  }
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d),       cmocka_unit_test(test_depthwise),
@@ -963,6 +1204,9 @@ int main(void) {
       cmocka_unit_test(test_pool),         cmocka_unit_test(test_reduce),
       cmocka_unit_test(test_pad),          cmocka_unit_test(test_views),
       cmocka_unit_test(test_resize),
+      cmocka_unit_test(test_int_ops),      cmocka_unit_test(test_cast_and_int_input),
+      cmocka_unit_test(test_pack_unpack_concat), cmocka_unit_test(test_gathernd),
+      cmocka_unit_test(test_resize_bilinear),
       cmocka_unit_test(test_plan_reuse_and_folding),
       cmocka_unit_test(test_float16_weights),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_plan_errors),
