@@ -172,9 +172,24 @@ static const char *video(void) {
   return p;
 }
 
+/* The same video rotated 90 degrees for display and with non-square pixels
+ * (SAR 4:3): a held frame must carry that geometry to its worker. */
+static const char *video_rotated(void) {
+  static const char *p;
+  if (!p) {
+    const char *anamorphic = vd_test_path("ana.mp4");
+    assert_int_equal(vd_test_ffmpeg("-i %s -c copy -aspect 16:9 %s", video(), anamorphic), 0);
+    p = vd_test_path("rot.mp4");
+    assert_int_equal(vd_test_ffmpeg("-i %s -c copy -metadata:s:v:0 rotate=90 %s", anamorphic, p), 0);
+  }
+  return p;
+}
+
+static const char *input_path;
+
 static int run(const char *const *names, size_t n, json_t *params, json_t **result,
                struct vd_err *err, struct vd_run **keep) {
-  struct vd_run_opts o = {.input = video(), .analyses = names, .n_analyses = n,
+  struct vd_run_opts o = {.input = input_path ? input_path : video(), .analyses = names, .n_analyses = n,
                           .params = params, .extra = extra};
   struct vd_run *r = NULL;
   int ret = vd_run_new(&r, &o, err);
@@ -226,6 +241,17 @@ static void test_same_frames(void **state) {
     json_decref(res);
     json_decref(params);
   }
+  /* rotated, anamorphic: same frames, and they are upright (taller than wide) */
+  input_path = video_rotated();
+  memset(&seen_sync, 0, sizeof(seen_sync));
+  memset(&seen_thr, 0, sizeof(seen_thr));
+  json_t *res = NULL;
+  struct vd_err err = {0};
+  assert_int_equal(run(names, 2, NULL, &res, &err, NULL), 0);
+  input_path = NULL;
+  compare();
+  assert_true(seen_thr.h[0] > seen_thr.w[0]);
+  json_decref(res);
 }
 
 /* Sampling (5 fps, where the decoder may skip unreferenced frames): both
