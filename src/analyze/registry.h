@@ -13,6 +13,7 @@ extern const struct vd_analysis_def vd_analysis_clips;
 extern const struct vd_analysis_def vd_analysis_faces;
 extern const struct vd_analysis_def vd_analysis_emotions;
 extern const struct vd_analysis_def vd_analysis_people;
+extern const struct vd_analysis_def vd_analysis_pose;
 extern const struct vd_analysis_def vd_analysis_audio;
 extern const struct vd_analysis_def vd_analysis_sleep;
 
