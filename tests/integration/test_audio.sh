@@ -21,6 +21,9 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; 
 grep -q '"name": "audio"' <<<"$("$VIDAN" analyses 2>/dev/null)" ||
   { echo "SKIP: the audio analysis is not in the registry"; exit 77; }
 tmp=$(mktemp -d)
+ffmpeg -nostdin -v error -y -f lavfi -i "sine=d=0.5" "$tmp/probe.wav" &&
+  "$VIDAN" analyze "$tmp/probe.wav" --analyses audio 2>&1 >/dev/null | grep -q "lacks libebur128" &&
+  { echo "SKIP: vidan was built without libebur128"; rm -rf "$tmp"; exit 77; }
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 ff() { ffmpeg -nostdin -v error -y "$@" || { echo "FAIL: ffmpeg $*"; exit 1; }; }

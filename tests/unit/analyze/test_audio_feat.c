@@ -14,7 +14,9 @@
  *   LU +-1);
  * - ranges: a sine then noise are told apart per range (what scenes get);
  * - downmix is the channels' mean (L = -R cancels out), and input past the
- *   duration cap is dropped with the flag set.
+ *   duration cap is dropped with the flag set;
+ * - built without libebur128 (VD_HAVE_EBUR128 unset), only this is checked:
+ *   the analysis refuses to start with a message naming the package.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -277,8 +280,29 @@ static void test_downmix_and_cap(void **state) {
   free(x);
 }
 
+/* Built without libebur128, the analysis must refuse to start, naming the
+ * package, rather than the build failing. */
+static void test_library(void **state) {
+  (void)state;
+  struct vd_err err = {0};
+  struct vd_audio_feat *f = NULL;
+#ifdef VD_HAVE_EBUR128
+  assert_int_equal(vd_audio_feat_new(&f, 10, &err), 0);
+  vd_audio_feat_free(f);
+#else
+  assert_int_equal(vd_audio_feat_new(&f, 10, &err), VD_ERR_UNSUPPORTED);
+  assert_null(f);
+  assert_non_null(strstr(err.msg, "libebur128-dev"));
+#endif
+}
+
 int main(void) {
+#ifndef VD_HAVE_EBUR128
+  const struct CMUnitTest missing[] = {cmocka_unit_test(test_library)};
+  return cmocka_run_group_tests(missing, NULL, NULL);
+#endif
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_library),
       cmocka_unit_test(test_sine),      cmocka_unit_test(test_silence),
       cmocka_unit_test(test_noise),     cmocka_unit_test(test_tempo),
       cmocka_unit_test(test_loudness),  cmocka_unit_test(test_shortterm),
