@@ -37,6 +37,9 @@ static void usage(FILE *f) {
           "options:\n"
           "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
           "  --data DIR             data folder (default ./var)\n"
+          "  --db LOCATION          store: postgres://USER@HOST/DB (several nodes share it;\n"
+          "                         all must mount the same --data for blobs), or a SQLite\n"
+          "                         file (default DIR/vidan.db)\n"
           "  --workers N            analysis worker threads (default: number of cores)\n"
           "  --max-upload SIZE      upload limit, bytes or with K/M/G (default 2G)\n"
           "  --samples DIR          sample videos for /api/sample-videos (env VIDAN_SAMPLES)\n"
@@ -92,11 +95,12 @@ static int is_dir(const char *p) {
 
 int vd_cmd_serve(int argc, char **argv) {
   enum { O_LISTEN = 256, O_DATA, O_WORKERS, O_MAXUP, O_SAMPLES, O_WEB, O_LEASE, O_ATTEMPTS,
-         O_TIMEOUT, O_RATE, O_GRACE, O_HDR, O_PORTFILE };
+         O_TIMEOUT, O_RATE, O_GRACE, O_HDR, O_PORTFILE, O_DB };
   static const struct option opts[] = {
       {"help", no_argument, NULL, 'h'},
       {"listen", required_argument, NULL, O_LISTEN},
       {"data", required_argument, NULL, O_DATA},
+      {"db", required_argument, NULL, O_DB},
       {"workers", required_argument, NULL, O_WORKERS},
       {"max-upload", required_argument, NULL, O_MAXUP},
       {"samples", required_argument, NULL, O_SAMPLES},
@@ -109,7 +113,7 @@ int vd_cmd_serve(int argc, char **argv) {
       {"max-header-bytes", required_argument, NULL, O_HDR},
       {"port-file", required_argument, NULL, O_PORTFILE},
       {NULL, 0, NULL, 0}};
-  const char *listen = "127.0.0.1:8080", *data = "./var", *port_file = NULL;
+  const char *listen = "127.0.0.1:8080", *data = "./var", *port_file = NULL, *db_loc = NULL;
   const char *samples = getenv("VIDAN_SAMPLES"), *web = getenv("VIDAN_WEB");
   int64_t max_upload = (int64_t)2 << 30;
   double workers = 0, lease = 30, attempts = 3, timeout = 30, rate = 1024, grace = 10,
@@ -123,6 +127,7 @@ int vd_cmd_serve(int argc, char **argv) {
       return VD_EXIT_OK;
     case O_LISTEN: listen = optarg; break;
     case O_DATA: data = optarg; break;
+    case O_DB: db_loc = optarg; break;
     case O_WORKERS: bad |= parse_num(optarg, 1, 256, &workers); break;
     case O_MAXUP: bad |= parse_size(optarg, &max_upload); break;
     case O_SAMPLES: samples = optarg; break;
@@ -171,7 +176,7 @@ int vd_cmd_serve(int argc, char **argv) {
   struct vd_api *api = NULL;
   struct vd_http *http = NULL;
   struct vd_media_limits lim;
-  char *db = vd_xasprintf("%s/vidan.db", data), *bdir = vd_xasprintf("%s/blobs", data);
+  char *db = db_loc ? vd_xstrdup(db_loc) : vd_xasprintf("%s/vidan.db", data), *bdir = vd_xasprintf("%s/blobs", data);
   char *wdir = vd_xasprintf("%s/work", data);
   int ret, code = VD_EXIT_FAIL;
   vd_cli_limits(&lim);

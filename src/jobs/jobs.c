@@ -51,6 +51,8 @@ struct vd_jobs {
   int nslots;
   struct slot *slots;
   pthread_t keeper;
+  pthread_t listener;    /* forwards the store's cross-node wake-ups */
+  int listening;         /* listener started */
   /* metrics, guarded by mu */
   double wait_sum;
   uint64_t wait_count;
@@ -361,6 +363,42 @@ static void *keeper_main(void *arg) {
   return NULL;
 }
 
+/* ---- listener: jobs queued on other nodes ------------------------------------ */
+
+/* Wakes every idle worker. */
+static void wake_all(struct vd_jobs *j) {
+  pthread_mutex_lock(&j->mu);
+  j->nwake = j->nslots;
+  pthread_cond_broadcast(&j->wake);
+  pthread_mutex_unlock(&j->mu);
+}
+
+/* Only for stores shared by several processes (vd_store_job_wait): a job
+ * queued by another node, or a lease given back there, wakes this node's
+ * idle workers within milliseconds instead of at their next poll. */
+static void *listener_main(void *arg) {
+  struct vd_jobs *j = arg;
+  int down = 0;
+  while (!atomic_load(&j->stop)) {
+    struct vd_err err = {0};
+    int ret = vd_store_job_wait(j->o.store, 250, &err);
+    if (ret > 0)
+      wake_all(j);
+    if (ret >= 0 && down) {
+      VD_INFO("jobs: listening for queued jobs again");
+      down = 0;
+    } else if (ret < 0) {
+      if (!down)
+        VD_WARN("jobs: cannot listen for jobs queued elsewhere (polling meanwhile): %s",
+                vd_err_msg(&err, ret));
+      down = 1;
+      for (int i = 0; i < 10 && !atomic_load(&j->stop); i++)
+        usleep(100000);
+    }
+  }
+  return NULL;
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int vd_jobs_start(struct vd_jobs **out, const struct vd_jobs_opts *o, struct vd_err *err) {
@@ -406,6 +444,12 @@ int vd_jobs_start(struct vd_jobs **out, const struct vd_jobs_opts *o, struct vd_
     ret = vd_err_set(err, VD_ERR_INTERNAL, "cannot start keeper thread");
     goto fail;
   }
+  if (vd_store_job_wait(j->o.store, 0, NULL) != VD_ERR_UNSUPPORTED) {
+    if (pthread_create(&j->listener, NULL, listener_main, j))
+      VD_WARN("jobs: cannot start the listener thread; idle workers poll");
+    else
+      j->listening = 1;
+  }
   *out = j;
   return 0;
 fail:
@@ -433,6 +477,8 @@ void vd_jobs_stop(struct vd_jobs *j) {
   pthread_cond_broadcast(&j->wake);
   pthread_mutex_unlock(&j->mu);
   pthread_join(j->keeper, NULL);
+  if (j->listening)
+    pthread_join(j->listener, NULL);
   for (int i = 0; i < j->nslots; i++)
     pthread_join(j->slots[i].thread, NULL);
   pthread_mutex_destroy(&j->mu);

@@ -9,6 +9,9 @@
  *   final state, result and artifact rows in one transaction. Idle workers
  *   also poll every 0.5 s, which picks up jobs whose lease expired because
  *   their process died (another node, or this one before a restart).
+ *   A store shared by several nodes (PostgreSQL) also says when a job was
+ *   queued elsewhere (vd_store_job_wait, LISTEN/NOTIFY): a listener thread
+ *   then wakes the idle workers, so they do not wait for their next poll.
  * - One keeper thread writes each running job's latest progress and stage
  *   every 0.25 s (lease renewal rides on those writes), reads the store's
  *   cancel flag, and cancels the local run when it is set or the job is

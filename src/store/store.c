@@ -60,12 +60,37 @@ void vd_idlist_fini(struct vd_idlist *l) {
   l->n = 0;
 }
 
+/* A libpq "key=value ..." string: it starts with a keyword and '='. A path
+ * with '=' in its first name still reads as a path when it has a '/'. */
+static int is_conninfo(const char *s) {
+  size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+  return n > 0 && s[n + strspn(s + n, " ")] == '=' && !strchr(s, '/');
+}
+
+/* The scheme of a URI, for messages (a URI may carry a password). */
+static int scheme_len(const char *url) {
+  const char *p = strstr(url, "://");
+  return p ? (int)(p - url) : 0;
+}
+
 int vd_store_open(struct vd_store **out, const char *url, struct vd_err *err) {
   *out = NULL;
   if (!strncmp(url, "sqlite:", 7))
-    url += 7;
-  else if (strstr(url, "://"))
-    return vd_err_set(err, VD_ERR_UNSUPPORTED, "store '%s': only SQLite is built in", url);
+    return vd__store_sqlite_open(out, url + 7, err);
+  if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13) ||
+      is_conninfo(url)) {
+#ifdef VD_HAVE_LIBPQ
+    return vd__store_pg_open(out, url, err);
+#else
+    return vd_err_set(err, VD_ERR_UNSUPPORTED,
+                      "store: this vidan was built without PostgreSQL support (libpq); "
+                      "install libpq-dev (scripts/deps) and rebuild, or use SQLite");
+#endif
+  }
+  if (strstr(url, "://"))
+    return vd_err_set(err, VD_ERR_UNSUPPORTED,
+                      "store: unknown kind '%.*s://'; use a SQLite path or postgres://",
+                      scheme_len(url), url);
   return vd__store_sqlite_open(out, url, err);
 }
 
@@ -130,6 +155,12 @@ int vd_store_job_delete(struct vd_store *s, const char *id, struct vd_idlist *or
 int vd_store_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                            size_t *n, struct vd_err *err) {
   return s->ops->job_artifacts(s, id, out, n, err);
+}
+int vd_store_job_wait(struct vd_store *s, int timeout_ms, struct vd_err *err) {
+  if (!s->ops->job_wait)
+    return vd_err_set(err, VD_ERR_UNSUPPORTED, "store: %s has no cross-process wake-ups",
+                      s->ops->name);
+  return s->ops->job_wait(s, timeout_ms, err);
 }
 int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
   return s->ops->job_counts(s, counts, err);

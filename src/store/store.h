@@ -30,6 +30,10 @@
  * - SQLite backend: WAL, foreign keys, busy timeout, a schema_version table
  *   with ordered migrations, and a small pool of connections so readers on
  *   many HTTP threads run in parallel.
+ * - PostgreSQL backend (several nodes share one database): the same
+ *   schema history, migrated under an advisory lock; jobs and deliveries
+ *   claimed with FOR UPDATE SKIP LOCKED; a queued job NOTIFYs the other
+ *   nodes, whose vd_store_job_wait() returns at once (docs/internals/serve.md).
  *
  * Ownership: arguments are borrowed. Records and arrays returned through out
  * parameters belong to the caller (vd_*_rec_fini, vd_store_recs_free).
@@ -120,8 +124,10 @@ void vd_webhook_rec_fini(struct vd_webhook_rec *h);
 void vd_idlist_fini(struct vd_idlist *l);
 
 /*
- * Opens a store. `url` is "sqlite:PATH" or a plain path (SQLite). Creates
- * and migrates the schema as needed.
+ * Opens a store. `url` is "sqlite:PATH" or a plain path (SQLite), or a
+ * PostgreSQL location: a "postgres://" / "postgresql://" URI or a libpq
+ * "key=value ..." string (VD_ERR_UNSUPPORTED when built without libpq).
+ * Creates and migrates the schema as needed.
  */
 int vd_store_open(struct vd_store **out, const char *url, struct vd_err *err) VD_WUR;
 void vd_store_free(struct vd_store *s);
@@ -188,6 +194,15 @@ int vd_store_job_delete(struct vd_store *s, const char *id, struct vd_idlist *or
                         struct vd_err *err) VD_WUR;
 int vd_store_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                            size_t *n, struct vd_err *err) VD_WUR;
+/*
+ * Blocks until a job may have become claimable because of another process
+ * (queued on another node, or a lease given back), or `timeout_ms` passed;
+ * 0 only checks. Returns 1 when woken, 0 on timeout, or a negative code;
+ * VD_ERR_UNSUPPORTED when the backend has no such notice (SQLite: one
+ * process, where vd_jobs_wake() already tells the workers). Wake-ups may be
+ * spurious. Meant for one thread per process: concurrent callers take turns.
+ */
+int vd_store_job_wait(struct vd_store *s, int timeout_ms, struct vd_err *err) VD_WUR;
 /* Jobs per state, for metrics. */
 int vd_store_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES],
                         struct vd_err *err) VD_WUR;

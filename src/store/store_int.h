@@ -47,6 +47,8 @@ struct vd_store_ops {
                        struct vd_err *err);
   int (*webhook_delete)(struct vd_store *s, int64_t id, struct vd_err *err);
   int (*webhook_count)(struct vd_store *s, int64_t *n, struct vd_err *err);
+  /* Optional (NULL: VD_ERR_UNSUPPORTED). */
+  int (*job_wait)(struct vd_store *s, int timeout_ms, struct vd_err *err);
 };
 
 struct vd_store {
@@ -54,10 +56,12 @@ struct vd_store {
 };
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err);
+/* Only in builds with libpq (VD_HAVE_LIBPQ). */
+int vd__store_pg_open(struct vd_store **out, const char *conninfo, struct vd_err *err);
 
 /* ---- SQLite backend internals ----------------------------------------------
- * store_sqlite_schema.c: the schema history; vd__sqlite_migrations[i] moves a
- * database from user_version i to i + 1.
+ * store_schema.c: the schema history of both backends; vd__sqlite_migrations[i]
+ * moves a database from user_version i to i + 1.
  * store_sqlite_db.c: a pool of connections to one database, and the only
  * code that steps statements; store_sqlite.c: the operations, as SQL.
  */
@@ -103,5 +107,53 @@ int vd__sq_with_tx(struct vd__sq_pool *p, vd__sq_tx_fn fn, void *arg, struct vd_
 /* Text column i: a heap copy (NULL for NULL), or copied into buf ("" for NULL). */
 char *vd__sq_text(struct sqlite3_stmt *st, int i);
 void vd__sq_copy(struct sqlite3_stmt *st, int i, char *buf, size_t len);
+
+/* ---- PostgreSQL backend internals ------------------------------------------
+ * store_schema.c: vd__pg_migrations[i] moves a database from version i to
+ * i + 1 (the same history as SQLite's); store_pg_db.c: the connection
+ * pool, prepared statements, reconnects and LISTEN; store_pg.c: the
+ * operations, as SQL with $1, $2, ... placeholders.
+ */
+extern const char *const vd__pg_migrations[];
+extern const int vd__pg_nmigrations;
+
+struct pg_result; /* libpq's PGresult */
+struct vd__pg_pool;
+struct vd__pg_conn; /* one pooled connection and its prepared statements */
+
+/* Called for each result row `row`; reads columns with vd__pg_*(). */
+typedef void (*vd__pg_row_fn)(struct pg_result *r, int row, void *u);
+/* One transaction's statements; >= 0 commits, < 0 rolls back. */
+typedef int (*vd__pg_tx_fn)(struct vd__pg_conn *c, void *arg, struct vd_err *err);
+
+/* Connects to `conninfo` (URI or key=value) and migrates the schema under
+ * an advisory lock, so nodes starting together migrate once. */
+int vd__pg_pool_open(struct vd__pg_pool **out, const char *conninfo, struct vd_err *err) VD_WUR;
+void vd__pg_pool_free(struct vd__pg_pool *p);
+
+/*
+ * As vd__sq_query / vd__sq_each / vd__sq_run (same `types` letters), with
+ * arguments bound to $1, $2, ... . Statements are prepared once per
+ * connection. vd__pg_run returns the rows the statement changed.
+ */
+int vd__pg_query(struct vd__pg_pool *p, vd__pg_row_fn row, void *u, struct vd_err *err,
+                 const char *sql, const char *types, ...) VD_WUR;
+int vd__pg_each(struct vd__pg_conn *c, vd__pg_row_fn row, void *u, struct vd_err *err,
+                const char *sql, const char *types, ...) VD_WUR;
+int vd__pg_run(struct vd__pg_conn *c, struct vd_err *err, const char *sql, const char *types,
+               ...) VD_WUR;
+/* BEGIN, fn, COMMIT when fn returned >= 0, else ROLLBACK; a deadlock or
+ * serialization failure runs fn again (at most 3 times in all). */
+int vd__pg_with_tx(struct vd__pg_pool *p, vd__pg_tx_fn fn, void *arg, struct vd_err *err) VD_WUR;
+/* vd_store_job_wait: waits for a NOTIFY on VD__PG_CHANNEL. */
+int vd__pg_wait(struct vd__pg_pool *p, int timeout_ms, struct vd_err *err) VD_WUR;
+#define VD__PG_CHANNEL "vidan_jobs"
+
+/* Column `col` of `row`: a heap copy (NULL for NULL), copied into buf ("" for
+ * NULL), or a number (0 for NULL). */
+char *vd__pg_text(struct pg_result *r, int row, int col);
+void vd__pg_copy(struct pg_result *r, int row, int col, char *buf, size_t len);
+int64_t vd__pg_int(struct pg_result *r, int row, int col);
+double vd__pg_double(struct pg_result *r, int row, int col);
 
 #endif

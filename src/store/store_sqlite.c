@@ -2,7 +2,7 @@
  * store_sqlite.c: the SQLite backend of the store (see store.h): every
  * operation as its SQL. The plumbing (connection pool, binding, the
  * transaction helper) is in store_sqlite_db.c, the schema in
- * store_sqlite_schema.c.
+ * store_schema.c.
  *
  * DESIGN
  * - An operation that is one statement runs on its own (autocommit) with

@@ -18,7 +18,7 @@
  *   (only a power cut can drop the last commits), which is the failure the
  *   job queue is built to survive.
  * - Schema versions: PRAGMA user_version, moved by vd__sqlite_migrations
- *   (store_sqlite_schema.c) one step at a time, all in one transaction.
+ *   (store_schema.c) one step at a time, all in one transaction.
  * - SQLite result codes become vd error codes here and go no further.
  */
 #include <pthread.h>

@@ -1,5 +1,6 @@
 /*
- * test_store_webhook.c: durable webhook deliveries in the SQLite store.
+ * test_store_webhook.c: durable webhook deliveries in the store (SQLite, or
+ * PostgreSQL with --pg: store_test.h).
  * Every way a job with a webhook ends (finish, cancel while queued, a lost
  * worker out of attempts) records one delivery in the same transaction, and
  * nothing when that transaction fails; claims under a lease, retry, delete;
@@ -205,25 +206,16 @@ static void test_survives_reopen_and_migrates(void **state) {
 
   /* A database from before webhook deliveries were stored (version 1)
    * gains the table and keeps its rows. */
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(vd_test_path("reopen.db"), &db), SQLITE_OK);
-  assert_int_equal(
-      sqlite3_exec(db, "DROP TABLE webhooks; PRAGMA user_version = 1;", NULL, NULL, NULL),
-      SQLITE_OK);
-  sqlite3_close(db);
+  db_exec("reopen.db", "DROP TABLE webhooks; PRAGMA user_version = 1;",
+          "DROP TABLE webhooks; UPDATE vidan_schema SET version = 1;");
+  assert_int_equal(db_version("reopen.db"), 1);
   s = open_db("reopen.db");
   assert_int_equal(pending(s), 0);
   assert_int_equal(vd_store_job_get(s, "a", &j, NULL), 0);
   assert_int_equal(j.state, VD_JOB_SUCCEEDED);
   vd_job_rec_fini(&j);
   vd_store_free(s);
-  assert_int_equal(sqlite3_open(vd_test_path("reopen.db"), &db), SQLITE_OK);
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(st, 0), 2);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  assert_int_equal(db_version("reopen.db"), 2);
 }
 
 /* ---- concurrent claimers ------------------------------------------------------ */
@@ -287,7 +279,8 @@ static void test_concurrent_claims(void **state) {
   vd_store_free(s);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  store_test_init(argc, argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_finish_records_delivery),
       cmocka_unit_test(test_other_endings),
