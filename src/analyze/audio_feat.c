@@ -17,10 +17,13 @@
  * - Native path: chunks are cut at fine-bucket boundaries and fed to
  *   libebur128 (histogram mode: fixed memory however long the file); at each
  *   boundary the momentary and short-term loudness are read into that bucket.
+ *   True peak is audio_peak.c's rather than libebur128's, which cost as
+ *   much as everything else together.
  * - Nothing here keeps samples beyond one window, so memory is the bucket
  *   array (28 bytes per 0.1 s) plus the onset envelope (4 bytes per 23 ms).
  */
 #include "analyze/audio_feat.h"
+#include "analyze/audio_peak.h"
 
 #include <libavutil/mem.h>
 #include <libavutil/tx.h>
@@ -84,7 +87,7 @@ struct vd_audio_feat {
   int64_t ln;               /* native samples seen (per channel) at lrate */
   double lt0, lt;           /* start of the current layout's run, and now */
   int lstarted;
-  double peak;              /* linear true peak of layouts already closed */
+  struct vd_audio_peak tp;  /* true peak (libebur128's own costs as much as the rest) */
 };
 
 /* Grows the bucket array to hold index i; 0 when i is past the cap. */
@@ -141,7 +144,7 @@ int vd_audio_feat_new(struct vd_audio_feat **out, double max_seconds, struct vd_
     vd_audio_feat_free(f);
     return vd_err_set(err, VD_ERR_INTERNAL, "audio: cannot set up the FFT");
   }
-  f->peak = NAN;
+  vd_audio_peak_init(&f->tp);
   f->db_max = -100;
   *out = f;
   return 0;
@@ -158,6 +161,7 @@ void vd_audio_feat_free(struct vd_audio_feat *f) {
   if (f->r128)
     ebur128_destroy(&f->r128);
 #endif
+  vd_audio_peak_fini(&f->tp);
   free(f->fine);
   free(f->onset);
   free(f);
@@ -284,14 +288,6 @@ void vd_audio_feat_mono(struct vd_audio_feat *f, const float *x, size_t n, int c
 #ifdef VD_HAVE_EBUR128
 static double lufs_or_nan(double v) { return isfinite(v) && v > -200 ? v : NAN; }
 
-static void close_layout_peak(struct vd_audio_feat *f) {
-  for (int ch = 0; f->r128 && ch < f->lch; ch++) {
-    double p;
-    if (ebur128_true_peak(f->r128, (unsigned)ch, &p) == EBUR128_SUCCESS &&
-        (isnan(f->peak) || p > f->peak))
-      f->peak = p;
-  }
-}
 #endif
 
 int vd_audio_feat_native(struct vd_audio_feat *f, const float *x, size_t n, int channels,
@@ -307,9 +303,8 @@ int vd_audio_feat_native(struct vd_audio_feat *f, const float *x, size_t n, int 
     f->lstarted = 1;
   }
   if (channels != f->lch || rate != f->lrate) {
-    int mode = EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_S |
-               EBUR128_MODE_M | EBUR128_MODE_HISTOGRAM;
-    close_layout_peak(f);
+    int mode = EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_S | EBUR128_MODE_M |
+               EBUR128_MODE_HISTOGRAM;
     int r = f->r128 ? ebur128_change_parameters(f->r128, (unsigned)channels, (unsigned long)rate)
                     : ((f->r128 = ebur128_init((unsigned)channels, (unsigned long)rate, mode))
                            ? EBUR128_SUCCESS
@@ -317,12 +312,12 @@ int vd_audio_feat_native(struct vd_audio_feat *f, const float *x, size_t n, int 
     if (r != EBUR128_SUCCESS && r != EBUR128_ERROR_NO_CHANGE)
       return vd_err_set(err, VD_ERR_UNSUPPORTED, "audio: loudness meter refuses %d channels at %d Hz",
                         channels, rate);
-    /* true peak restarts with the new layout; the old one's is in f->peak */
     f->lch = channels;
     f->lrate = rate;
     f->lt0 = f->lt;
     f->ln = 0;
   }
+  vd_audio_peak_add(&f->tp, x, n, channels);
   while (n) {
     /* cut at the next fine boundary so the meter is read there */
     size_t next = fine_index(f->lt) + 1;
@@ -471,13 +466,8 @@ void vd_audio_feat_loudness(const struct vd_audio_feat *f, struct vd_audio_loudn
     out->integrated = lufs_or_nan(v);
   if (ebur128_loudness_range(f->r128, &v) == EBUR128_SUCCESS && isfinite(v))
     out->range = v;
-  double peak = f->peak;
-  for (int ch = 0; ch < f->lch; ch++)
-    if (ebur128_true_peak(f->r128, (unsigned)ch, &v) == EBUR128_SUCCESS &&
-        (isnan(peak) || v > peak))
-      peak = v;
-  if (!isnan(peak))
-    out->true_peak = peak > 0 ? 20 * log10(peak) : -HUGE_VAL;
+  double peak = f->tp.peak;
+  out->true_peak = peak > 0 ? 20 * log10(peak) : -HUGE_VAL;
 #else
   (void)f;
 #endif

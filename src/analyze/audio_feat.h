@@ -60,7 +60,8 @@ struct vd_audio_stats {
 struct vd_audio_loudness {
   double integrated;   /* LUFS (gated, BS.1770-4); NaN when all is below the gate */
   double range;        /* LU (EBU Tech 3342); NaN when undefined */
-  double true_peak;    /* dBTP, highest over channels; NaN without audio */
+  double true_peak;    /* dBTP, highest 4x-oversampled value over channels
+                          (audio_peak.h); NaN without audio, -inf for zeros */
 };
 
 /*

@@ -11,7 +11,7 @@
  *   LUFS +-0.1), the same at -20 dBFS, a mono channel 3 dB lower (one
  *   channel instead of two), true peak of a sine at its amplitude, and
  *   EBU Tech 3342 test 1 (20 s at -20 dBFS then 20 s at -30 dBFS: LRA 10
- *   LU +-1);
+ *   LU +-1); true peak of a sine whose samples all miss its crests;
  * - ranges: a sine then noise are told apart per range (what scenes get);
  * - downmix is the channels' mean (L = -R cancels out), and input past the
  *   duration cap is dropped with the flag set;
@@ -211,6 +211,33 @@ static void test_loudness(void **state) {
   free(x);
 }
 
+/* True peak: between the samples, not just at them. */
+static void test_true_peak(void **state) {
+  (void)state;
+  struct vd_audio_loudness l;
+  size_t n = 2 * 48000;
+  /* a sine at fs/4 sampled 45 degrees off its crests: every sample is at
+   * 0.707 of the amplitude, the wave itself reaches 0.5 (-6.02 dBTP) */
+  float *x = malloc(n * 2 * sizeof(float));
+  for (size_t i = 0; i < n; i++)
+    x[2 * i] = x[2 * i + 1] = (float)(0.5 * sin(M_PI * (double)i / 2 + M_PI / 4));
+  integrated(2, 48000, x, n, &l);
+  if (fabs(l.true_peak - 20 * log10(0.5)) > 0.2)
+    fail_msg("fs/4 sine: true peak %g dBTP, want -6.02 (sample peak -9.03)", l.true_peak);
+  /* a 997 Hz sine: its crests fall anywhere between samples */
+  for (size_t i = 0; i < n; i++)
+    x[2 * i] = x[2 * i + 1] = (float)(0.25 * sin(2 * M_PI * 997 * (double)i / 48000 + 0.3));
+  integrated(2, 48000, x, n, &l);
+  assert_true(fabs(l.true_peak - 20 * log10(0.25)) < 0.05);
+  /* one loud sample late in a quiet programme: the skipping must not miss it */
+  for (size_t i = 0; i < 2 * n; i++)
+    x[i] = 0.01f * noise();
+  x[2 * (n - 100) + 1] = -0.9f;
+  integrated(2, 48000, x, n, &l);
+  assert_true(l.true_peak >= 20 * log10(0.9) - 1e-6 && l.true_peak < 20 * log10(0.9) + 1.5);
+  free(x);
+}
+
 /* Short-term loudness per bucket, and the layout changing mid-way. */
 static void test_shortterm(void **state) {
   (void)state;
@@ -305,7 +332,8 @@ int main(void) {
       cmocka_unit_test(test_library),
       cmocka_unit_test(test_sine),      cmocka_unit_test(test_silence),
       cmocka_unit_test(test_noise),     cmocka_unit_test(test_tempo),
-      cmocka_unit_test(test_loudness),  cmocka_unit_test(test_shortterm),
+      cmocka_unit_test(test_loudness),  cmocka_unit_test(test_true_peak),
+      cmocka_unit_test(test_shortterm),
       cmocka_unit_test(test_ranges),    cmocka_unit_test(test_downmix_and_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
