@@ -1,8 +1,9 @@
 /*
  * pose.c: the `pose` analysis. Human pose (17 COCO body keypoints: nose,
  * eyes, ears, shoulders, elbows, wrists, hips, knees, ankles) for the most
- * prominent person, with MoveNet Lightning on vidan's nn runtime, at a
- * sampling rate (5 fps by default), on videos and still images.
+ * prominent person, with MoveNet Lightning (or Thunder, `model`) on vidan's
+ * nn runtime, at a sampling rate (5 fps by default), on videos and still
+ * images.
  *
  * The old file-and-analysis service's `video`, `label`, `image` and
  * `label-image` (shared/compat.md section A) map here: the keypoints are the
@@ -11,7 +12,7 @@
  * DESIGN
  * - Threaded: MoveNet runs on the analysis's own worker beside decoding. The
  *   pipeline scales each sampled frame so that its longer side is the
- *   model's 192 pixels (aspect kept, display geometry); pose.c centres it
+ *   model's input side (192, Thunder 256; aspect kept, display geometry); pose.c centres it
  *   in the square input with black bars (letterbox), as MoveNet was trained
  *   on, and maps the keypoints back to display coordinates normalised to
  *   [0, 1] (x right, y down), clamped to the picture.
@@ -81,8 +82,9 @@ struct pose {
 
 static const struct vd_param_def pose_params[] = {
     {"fps", VD_PARAM_NUM, "5", 0.1, 60, NULL, "frames per second to estimate the pose on"},
-    {"model", VD_PARAM_ENUM, POSE_MODEL, 0, -1, POSE_MODEL,
-     "pose model: movenet-lightning (one person, 17 keypoints, 192x192)"},
+    {"model", VD_PARAM_ENUM, POSE_MODEL, 0, -1, POSE_MODEL "|movenet-thunder",
+     "pose model, both one person and 17 keypoints: movenet-lightning (192x192, fast) or "
+     "movenet-thunder (256x256, more accurate, about twice the time)"},
     {"min_score", VD_PARAM_NUM, "0.3", 0, 1, NULL,
      "keypoint score (0..1) from which a keypoint is drawn, and mean score from which a frame "
      "counts as showing a person"},

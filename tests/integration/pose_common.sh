@@ -14,4 +14,5 @@ export VIDAN_MODELS=${VIDAN_MODELS:-$VD_SRC/models}
   skip "this vidan has no pose analysis registered (src/analyze/registry.c)"
 command -v python3 >/dev/null || skip "python3 is not installed"
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || skip "ffmpeg/ffprobe not installed"
-[[ -f $VIDAN_MODELS/movenet-lightning.json ]] || skip "models not installed in $VIDAN_MODELS (scripts/models)"
+[[ -f $VIDAN_MODELS/movenet-lightning.json && -f $VIDAN_MODELS/movenet-thunder.json ]] ||
+  skip "models not installed in $VIDAN_MODELS (scripts/models)"

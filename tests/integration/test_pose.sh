@@ -6,7 +6,8 @@
 # the picture and confident, her left shoulder on the image's right; at
 # 1.0 s of status0 her nose and shoulders are where they are by eye. A
 # still frame of that clip (PNG) gives pose.jpg and the same keypoints as
-# the video's sample at that time. The labelled video of the other clip
+# the video's sample at that time, and MoveNet Thunder agrees with
+# Lightning on it. The labelled video of the other clip
 # (pose.mp4, 1080p: cheaper than the 4K one) keeps the input's frame count
 # and audio and has the shoulder line drawn where the result puts it.
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
@@ -33,6 +34,8 @@ grab "$in" 50 960:540 "$tmp/still.png" &&
   { echo "FAIL: frame extraction"; exit 1; }
 timeout 60 "$VIDAN" analyze "$tmp/still.png" --analyses pose -o "$tmp/i" >"$tmp/i.json" ||
   { echo "FAIL: vidan analyze (image) exited $?"; exit 1; }
+timeout 60 "$VIDAN" analyze "$tmp/still.png" --analyses pose --param pose.model=movenet-thunder >"$tmp/t.json" ||
+  { echo "FAIL: vidan analyze (image, thunder) exited $?"; exit 1; }
 probe() { ffprobe -v error -count_frames -show_entries stream=codec_type,codec_name,nb_read_frames -of json "$1"; }
 probe "$in2" >"$tmp/pin.json" && probe "$tmp/l/pose.mp4" >"$tmp/pout.json" || { echo "FAIL: ffprobe"; exit 1; }
 
@@ -88,6 +91,15 @@ for name in ("nose", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
     dx, dy = ki[name]["x"] - k[name]["x"], ki[name]["y"] - k[name]["y"]
     assert (dx * dx + dy * dy) ** 0.5 < 0.03, (name, ki[name], k[name])
 print(f"ok: still image: pose.jpg; keypoints within 0.03 of the video's (score {pi['frames'][0]['score']})")
+
+# MoveNet Thunder (256x256) on the same picture: a person, the torso where Lightning puts it
+pt = json.load(open(f"{d}/t.json"))["results"]["pose"]
+assert pt["model"] == "movenet-thunder" and pt["input_size"] == 256 and pt["frames_with_person"] == 1, pt
+kt = kp(pt["frames"][0])
+for name in ("nose", "left_shoulder", "right_shoulder", "left_hip", "right_hip"):
+    dx, dy = kt[name]["x"] - ki[name]["x"], kt[name]["y"] - ki[name]["y"]
+    assert (dx * dx + dy * dy) ** 0.5 < 0.05 and kt[name]["score"] >= 0.3, (name, kt[name], ki[name])
+print(f"ok: thunder agrees on the torso within 0.05 (score {pt['frames'][0]['score']})")
 
 # pose.mp4 of the other clip: same frames as the input, H.264, audio kept
 r = json.load(open(f"{d}/l.json"))

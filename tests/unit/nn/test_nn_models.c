@@ -29,7 +29,7 @@
 #include "nn/nn.h"
 
 static const char *const models[] = {"blazeface", "emotion", "mobilefacenet", "faceres",
-                                     "movenet-lightning"};
+                                     "movenet-lightning", "movenet-thunder"};
 #define N_MODELS (sizeof(models) / sizeof(models[0]))
 #define TOL 1e-4
 
