@@ -5,6 +5,7 @@
 
 import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from './api.js';
 import { renderFaceViews } from './faces.js';
+import { renderMediaViews } from './media.js';
 import { fileFacts, stateBadge } from './library.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
@@ -145,10 +146,12 @@ function renderDownloads(job, artifacts) {
       'Results (JSON)'));
   for (const [n, u] of byExt(/\.csv$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (CSV)`));
   for (const [n, u] of byExt(/\.edl$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (EDL)`));
-  // faces.mp4 is the whole video annotated (js/faces.js plays it), not a clip.
-  const annotated = byExt(/^faces\.mp4$/i);
+  // faces.mp4 and pose.mp4 are the whole video annotated (js/faces.js and
+  // js/media.js play them), not clips.
+  const whole = /^(faces|pose)\.mp4$/i;
+  const annotated = byExt(whole);
   for (const [n, u] of annotated) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (annotated video)`));
-  const clips = byExt(/\.(mp4|mkv|mov|webm|ts|avi)$/i).filter(([n]) => !/^faces\.mp4$/i.test(n));
+  const clips = byExt(/\.(mp4|mkv|mov|webm|ts|avi)$/i).filter(([n]) => !whole.test(n));
   const other = [...artifacts].filter(([n]) => !/\.(json|csv|edl|mp4|mkv|mov|webm|ts|avi|jpe?g|png|webp)$/i.test(n));
   return h('section', { class: 'panel downloads', 'aria-labelledby': 'dl-h' },
     h('h2', { id: 'dl-h' }, 'Downloads'),
@@ -199,6 +202,8 @@ function renderResults(box, job, file) {
   // video, the emotion chart and the people gallery (js/faces.js).
   const total = Math.max(fileFacts(file).duration || 0, ...(scenes || []).map((s) => s.end_time || 0));
   renderFaceViews({ box, player, video, job, results, artifacts, total });
+  // Transcript, on-screen text, sound and pose (js/media.js).
+  renderMediaViews({ box, player, video, job, results, artifacts });
   box.append(renderDownloads(job, artifacts));
   // The upload already probed the file: show its facts even when no probe
   // analysis ran.

@@ -15,7 +15,8 @@
 // emotions,people}.c. Every part is optional: what is missing is not drawn.
 
 import { fileContentUrl } from './api.js';
-import { fmtDuration, fmtTimecode, h } from './util.js';
+import { followPlayer, loadUplot, seekTo, shortTime, viewSwitch } from './player.js';
+import { fmtTimecode, h } from './util.js';
 
 const PERSON_COLOURS = 8;
 
@@ -55,17 +56,6 @@ function peopleOf(results) {
 
 const personName = (p) => `${p.isTrack ? 'Face' : 'Person'} ${p.id + 1}`;
 
-// 4.6 -> "0:04.6": appearances and chart ticks are often under a second apart.
-function shortTime(x) {
-  if (!Number.isFinite(x)) return '';
-  if (x >= 3600) return fmtDuration(x);
-  return `${Math.floor(x / 60)}:${(x % 60).toFixed(1).padStart(4, '0')}`;
-}
-
-function seekTo(video, t) {
-  if (!Number.isFinite(t)) return;
-  video.currentTime = Math.max(0, t);
-}
 
 // ---- the faces-and-people track -------------------------------------------
 
@@ -94,47 +84,7 @@ function renderTrack(people, video, total) {
   segs, playhead);
 }
 
-// ---- the annotated video --------------------------------------------------
-
-// Swaps the player between the upload and faces.mp4, keeping time and play
-// state, so every control that seeks the player keeps working on either.
-function renderAnnotatedSwitch(video, originalUrl, annotatedUrl) {
-  const btn = h('button', { type: 'button', class: 'button', id: 'annotated-toggle', 'aria-pressed': 'false' },
-    'Show faces circled');
-  btn.addEventListener('click', () => {
-    const on = btn.getAttribute('aria-pressed') !== 'true';
-    const t = video.currentTime, playing = !video.paused;
-    video.src = on ? annotatedUrl : originalUrl;
-    video.addEventListener('loadedmetadata', () => {
-      video.currentTime = Math.min(t, video.duration || t);
-      if (playing) video.play().catch(() => {});
-    }, { once: true });
-    btn.setAttribute('aria-pressed', String(on));
-    btn.textContent = on ? 'Show the original video' : 'Show faces circled';
-    video.dataset.showing = on ? 'annotated' : 'original';
-  });
-  return btn;
-}
-
 // ---- the emotion chart ------------------------------------------------------
-
-let uplotLoad = null;
-
-// uPlot is not part of the page: scripts/web-deps copies it into web/vendor/.
-// Resolves to the uPlot constructor, or null when it is not installed.
-function loadUplot() {
-  if (window.uPlot) return Promise.resolve(window.uPlot);
-  if (!uplotLoad) {
-    uplotLoad = new Promise((resolve) => {
-      document.head.append(h('link', { rel: 'stylesheet', href: 'vendor/uPlot.min.css' }));
-      const s = h('script', { src: 'vendor/uPlot.iife.min.js' });
-      s.addEventListener('load', () => resolve(window.uPlot || null));
-      s.addEventListener('error', () => resolve(null));
-      document.head.append(s);
-    });
-  }
-  return uplotLoad;
-}
 
 const EMOTION_COLOURS = {
   angry: '#e45756', disgust: '#54a24b', fear: '#b279a2', happy: '#f2b701',
@@ -188,6 +138,7 @@ function renderEmotions(em, video) {
     }
     const ink = getComputedStyle(document.body).color;
     const grid = { stroke: 'rgba(127,127,127,.25)' };
+    const follow = followPlayer(uPlot, video, host, 220);
     // The x range is the data's, fixed, so a click maps to a time the same way
     // whatever uPlot would pad.
     const x0 = data.times[0], x1 = Math.max(data.times[data.times.length - 1], x0 + 1);
@@ -204,36 +155,12 @@ function renderEmotions(em, video) {
           value: (u, v) => (v == null ? '' : `${(100 * v).toFixed(1)}%`),
         }))],
       cursor: { drag: { x: false, y: false } },
-      // The player's time as a line across the chart.
-      plugins: [{ hooks: { draw: [(u) => {
-        const x = u.valToPos(video.currentTime || 0, 'x', true);
-        if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) return;
-        const g = u.ctx;
-        g.save();
-        g.strokeStyle = ink;
-        g.lineWidth = 2 * (uPlot.pxRatio || 1);
-        g.beginPath();
-        g.moveTo(x, u.bbox.top);
-        g.lineTo(x, u.bbox.top + u.bbox.height);
-        g.stroke();
-        g.restore();
-      }] } }],
+      plugins: [follow.plugin],
     };
     const chart = new uPlot(opts, [data.times, ...data.series], host);
     host.dataset.xmin = x0;
     host.dataset.xmax = x1;
-    video.addEventListener('timeupdate', () => chart.redraw(false, false));
-    video.addEventListener('seeked', () => chart.redraw(false, false));
-    // Captured on the chart's root: uPlot handles the plot's own mouse events.
-    host.addEventListener('click', (ev) => {
-      const r = chart.over.getBoundingClientRect();
-      if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) return;
-      seekTo(video, chart.posToVal(ev.clientX - r.left, 'x'));
-    }, true);
-    new ResizeObserver(() => {
-      const w = host.clientWidth;
-      if (w && Math.abs(w - chart.width) > 4) chart.setSize({ width: w, height: 220 });
-    }).observe(host);
+    follow.attach(chart);
   };
   return { section, draw };
 }
@@ -335,7 +262,8 @@ export function renderFaceViews({ box, player, video, job, results, artifacts, t
   }
   const annotated = (results.faces && results.faces.annotated && results.faces.annotated.file) || 'faces.mp4';
   if (artifacts.has(annotated))
-    player.append(h('p', { class: 'annotated' }, renderAnnotatedSwitch(video, originalUrl, artifacts.get(annotated)),
+    player.append(h('p', { class: 'annotated' }, viewSwitch(video, originalUrl, {
+      id: 'annotated-toggle', url: artifacts.get(annotated), show: 'Show faces circled', name: 'annotated' }),
       ' ', h('span', { class: 'hint' }, 'The annotated video circles every face with its track and emotion.')));
 
   let chart = null;
