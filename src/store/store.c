@@ -1,7 +1,12 @@
-/* store.c: backend selection, record helpers and vtable forwarding. */
+/* store.c: backend selection, record helpers, what the backends share
+ * (reading records from rows, pages, errors), and vtable forwarding. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/util.h"
 #include "store/store_int.h"
 
 static const char *const state_names[VD_JOB_NSTATES] = {"queued", "running", "succeeded", "failed",
@@ -59,6 +64,115 @@ void vd_idlist_fini(struct vd_idlist *l) {
   l->ids = NULL;
   l->n = 0;
 }
+
+/* ---- shared by the backends ---------------------------------------------------- */
+
+#define TEXT(r, c) (r)->cols->text((r)->res, (r)->i, (c))
+#define COPY(r, c, buf) (r)->cols->copy((r)->res, (r)->i, (c), (buf), sizeof(buf))
+#define I64(r, c) (r)->cols->i64((r)->res, (r)->i, (c))
+#define DBL(r, c) (r)->cols->dbl((r)->res, (r)->i, (c))
+
+void vd__read_file(const struct vd__row *r, struct vd_file_rec *f) {
+  memset(f, 0, sizeof(*f));
+  f->seq = I64(r, 0);
+  COPY(r, 1, f->id);
+  f->name = TEXT(r, 2);
+  if (!f->name)
+    f->name = vd_xstrdup("");
+  f->size = I64(r, 3);
+  f->created = DBL(r, 4);
+  f->probe = TEXT(r, 5);
+}
+
+void vd__read_job(const struct vd__row *r, struct vd_job_rec *j, int with_result) {
+  char state[16];
+  memset(j, 0, sizeof(*j));
+  j->seq = I64(r, 0);
+  COPY(r, 1, j->id);
+  j->file_id = TEXT(r, 2);
+  j->source = TEXT(r, 3);
+  j->analyses = TEXT(r, 4);
+  j->params = TEXT(r, 5);
+  j->webhook = TEXT(r, 6);
+  j->kind = TEXT(r, 7);
+  j->extra = TEXT(r, 8);
+  COPY(r, 9, state);
+  int sv = vd_job_state_parse(state);
+  j->state = sv < 0 ? VD_JOB_FAILED : (enum vd_job_state)sv;
+  j->attempts = (int)I64(r, 10);
+  j->max_attempts = (int)I64(r, 11);
+  j->lease_until = DBL(r, 12);
+  j->worker = TEXT(r, 13);
+  j->progress = DBL(r, 14);
+  j->stage = TEXT(r, 15);
+  j->created = DBL(r, 16);
+  j->started = DBL(r, 17);
+  j->finished = DBL(r, 18);
+  j->updated = DBL(r, 19);
+  j->error = TEXT(r, 20);
+  j->cancel = (int)I64(r, 21);
+  j->result = with_result ? TEXT(r, 22) : NULL;
+}
+
+void vd__read_artifact(const struct vd__row *r, struct vd_artifact_rec *a) {
+  a->analysis = TEXT(r, 0);
+  a->name = TEXT(r, 1);
+  COPY(r, 2, a->blob);
+  a->size = I64(r, 3);
+}
+
+void vd__read_webhook(const struct vd__row *r, struct vd_webhook_rec *h) {
+  h->id = I64(r, 0);
+  COPY(r, 1, h->job_id);
+  h->url = TEXT(r, 2);
+  h->body = TEXT(r, 3);
+  h->attempts = (int)I64(r, 4);
+  h->next_at = DBL(r, 5);
+}
+
+void vd__read_id(const struct vd__row *r, int col, struct vd_idlist *l) {
+  l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
+  COPY(r, col, l->ids[l->n]);
+  l->n++;
+}
+
+void vd__read_count(const struct vd__row *r, int64_t counts[VD_JOB_NSTATES]) {
+  char state[16];
+  COPY(r, 0, state);
+  int sv = vd_job_state_parse(state);
+  if (sv >= 0)
+    counts[sv] = I64(r, 1);
+}
+
+void vd__page_init(struct vd__page *p, size_t size, int limit) {
+  p->cap = limit > 0 ? (size_t)limit : 0;
+  p->recs = vd_xcalloc(p->cap ? p->cap : 1, size);
+  p->size = size;
+  p->n = 0;
+}
+
+void *vd__page_next(struct vd__page *p) {
+  return p->n < p->cap ? (char *)p->recs + p->size * p->n++ : NULL;
+}
+
+double vd__store_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int vd__store_one_row(int n, struct vd_err *err, const char *fmt, ...) {
+  char msg[256];
+  if (n != 0)
+    return n < 0 ? n : 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  return vd_err_set(err, VD_ERR_NOT_FOUND, "%s", msg);
+}
+
+/* ---- opening ------------------------------------------------------------------ */
 
 /* A libpq "key=value ..." string: it starts with a keyword and '='. A path
  * with '=' in its first name still reads as a path when it has a '/'. */

@@ -55,6 +55,73 @@ struct vd_store {
   const struct vd_store_ops *ops;
 };
 
+/* The ops of a backend whose functions are named <p>_file_put, ...: the
+ * 22 calls every backend has (job_wait is set on its own). */
+#define VD__STORE_OPS(p)                                                                           \
+  .free = p##_free, .file_put = p##_file_put, .file_get = p##_file_get,                            \
+  .file_list = p##_file_list, .file_delete = p##_file_delete,                                      \
+  .file_active_jobs = p##_file_active_jobs, .job_create = p##_job_create, .job_get = p##_job_get,  \
+  .job_list = p##_job_list, .job_claim = p##_job_claim, .job_heartbeat = p##_job_heartbeat,        \
+  .job_finish = p##_job_finish, .job_cancel = p##_job_cancel, .job_delete = p##_job_delete,        \
+  .job_artifacts = p##_job_artifacts, .job_counts = p##_job_counts,                                \
+  .blob_referenced = p##_blob_referenced, .webhook_claim = p##_webhook_claim,                      \
+  .webhook_retry = p##_webhook_retry, .webhook_delete = p##_webhook_delete,                        \
+  .webhook_count = p##_webhook_count
+
+/* ---- shared by the backends (store.c) ------------------------------------------
+ * Both backends select the same columns in the same order (FILE_COLS,
+ * JOB_COLS, ... below) and read them through vd__row, so a record is
+ * filled the same way whatever produced it.
+ */
+
+/* One result row: `res` and `i` are the backend's (sqlite3_stmt, 0 or
+ * PGresult, row number); `cols` reads column `col` of it. */
+struct vd__row {
+  const struct vd__cols *cols;
+  void *res;
+  int i;
+};
+struct vd__cols {
+  char *(*text)(void *res, int i, int col); /* heap copy, NULL for NULL */
+  void (*copy)(void *res, int i, int col, char *buf, size_t len); /* "" for NULL */
+  int64_t (*i64)(void *res, int i, int col);
+  double (*dbl)(void *res, int i, int col);
+};
+
+#define VD__FILE_COLS "seq, id, name, size, created, probe"
+#define VD__JOB_COLS                                                                               \
+  "seq, id, file_id, source, analyses, params, webhook, kind, extra, state, attempts,"             \
+  " max_attempts, lease_until, worker, progress, stage, created, started, finished, updated,"      \
+  " error, cancel, result"
+#define VD__ARTIFACT_COLS "analysis, name, blob, size"
+#define VD__WEBHOOK_COLS "id, job_id, url, body, attempts, next_at"
+
+void vd__read_file(const struct vd__row *r, struct vd_file_rec *f);
+/* Without `with_result` the result column is not read (listings). */
+void vd__read_job(const struct vd__row *r, struct vd_job_rec *j, int with_result);
+void vd__read_artifact(const struct vd__row *r, struct vd_artifact_rec *a);
+void vd__read_webhook(const struct vd__row *r, struct vd_webhook_rec *h);
+/* Column `col` appended to `l`. */
+void vd__read_id(const struct vd__row *r, int col, struct vd_idlist *l);
+/* Columns (state name, count) added to counts[state]. */
+void vd__read_count(const struct vd__row *r, int64_t counts[VD_JOB_NSTATES]);
+
+/* Up to `cap` records of `size` bytes, for listings. */
+struct vd__page {
+  void *recs;
+  size_t size, n, cap;
+};
+void vd__page_init(struct vd__page *p, size_t size, int limit);
+/* The next record to fill, or NULL once `cap` are filled. */
+void *vd__page_next(struct vd__page *p);
+
+/* Wall clock, Unix seconds. */
+double vd__store_now(void);
+/* The result of an operation on one named row: n < 0 is an error, n == 0
+ * means the row is not there (VD_ERR_NOT_FOUND with `fmt`), else 0. */
+int vd__store_one_row(int n, struct vd_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err);
 /* Only in builds with libpq (VD_HAVE_LIBPQ). */
 int vd__store_pg_open(struct vd_store **out, const char *conninfo, struct vd_err *err);

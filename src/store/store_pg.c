@@ -27,11 +27,9 @@
 #ifdef VD_HAVE_LIBPQ
 
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -44,61 +42,36 @@ struct pg {
 
 static struct vd__pg_pool *pool_of(struct vd_store *s) { return ((struct pg *)s)->pool; }
 
-static double now_wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+/* Columns of row i of a result, for the shared readers. */
+static char *col_text(void *r, int i, int col) { return vd__pg_text(r, i, col); }
+static void col_copy(void *r, int i, int col, char *buf, size_t len) {
+  vd__pg_copy(r, i, col, buf, len);
 }
-
-/* The result of an operation on one named row: n < 0 is an error, n == 0
- * means the row is not there (VD_ERR_NOT_FOUND with `fmt`), else 0. */
-__attribute__((format(printf, 3, 4))) static int one_row(int n, struct vd_err *err, const char *fmt,
-                                                         ...) {
-  char msg[256];
-  if (n != 0)
-    return n < 0 ? n : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  return vd_err_set(err, VD_ERR_NOT_FOUND, "%s", msg);
-}
+static int64_t col_i64(void *r, int i, int col) { return vd__pg_int(r, i, col); }
+static double col_dbl(void *r, int i, int col) { return vd__pg_double(r, i, col); }
+static const struct vd__cols pg_cols = {col_text, col_copy, col_i64, col_dbl};
+#define ROW(r, i) (&(struct vd__row){&pg_cols, (r), (i)})
 
 static void row_int(PGresult *r, int i, void *u) { *(int64_t *)u = vd__pg_int(r, i, 0); }
 
 static void row_id(PGresult *r, int i, void *u) { vd__pg_copy(r, i, 0, u, 65); }
 
 /* Appends column 0 to a vd_idlist. */
-static void row_idlist(PGresult *r, int i, void *u) {
-  struct vd_idlist *l = u;
-  l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
-  vd__pg_copy(r, i, 0, l->ids[l->n++], 65);
-}
+static void row_idlist(PGresult *r, int i, void *u) { vd__read_id(ROW(r, i), 0, u); }
 
 /* LIMIT must not be negative in PostgreSQL; SQLite reads it as "none". */
 static int limit_of(int limit) { return limit > 0 ? limit : 0; }
 
 /* ---- files ------------------------------------------------------------------- */
 
-#define FILE_COLS "seq, id, name, size, created, probe"
+#define FILE_COLS VD__FILE_COLS
 
-static void row_file(PGresult *r, int i, void *u) {
-  struct vd_file_rec *f = u;
-  memset(f, 0, sizeof(*f));
-  f->seq = vd__pg_int(r, i, 0);
-  vd__pg_copy(r, i, 1, f->id, sizeof(f->id));
-  f->name = vd__pg_text(r, i, 2);
-  if (!f->name)
-    f->name = vd_xstrdup("");
-  f->size = vd__pg_int(r, i, 3);
-  f->created = vd__pg_double(r, i, 4);
-  f->probe = vd__pg_text(r, i, 5);
-}
+static void row_file(PGresult *r, int i, void *u) { vd__read_file(ROW(r, i), u); }
 
 static int pg_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed,
                        struct vd_err *err) {
   if (!f->created)
-    f->created = now_wall();
+    f->created = vd__store_now();
   int64_t seq = 0;
   int n = vd__pg_query(pool_of(s), row_int, &seq, err,
                        "INSERT INTO files(id, name, size, created, probe) VALUES($1,$2,$3,$4,$5)"
@@ -118,27 +91,24 @@ static int pg_file_get(struct vd_store *s, const char *id, struct vd_file_rec *o
                        struct vd_err *err) {
   int n = vd__pg_query(pool_of(s), row_file, out, err,
                        "SELECT " FILE_COLS " FROM files WHERE id = $1", "t", id);
-  return one_row(n, err, "no file %s", id);
+  return vd__store_one_row(n, err, "no file %s", id);
 }
 
-/* Up to `cap` records of `size` bytes, each read by `read`. */
+/* A listing: records read by `read` into `page`. */
 struct page {
-  void *recs;
-  size_t size, n, cap;
+  struct vd__page page;
   vd__pg_row_fn read;
 };
 
 static void row_page(PGresult *r, int i, void *u) {
   struct page *p = u;
-  if (p->n < p->cap)
-    p->read(r, i, (char *)p->recs + p->size * p->n++);
+  void *rec = vd__page_next(&p->page);
+  if (rec)
+    p->read(r, i, rec);
 }
 
 static void page_init(struct page *p, size_t size, int limit, vd__pg_row_fn read) {
-  p->cap = limit > 0 ? (size_t)limit : 0;
-  p->recs = vd_xcalloc(p->cap ? p->cap : 1, size);
-  p->size = size;
-  p->n = 0;
+  vd__page_init(&p->page, size, limit);
   p->read = read;
 }
 
@@ -150,8 +120,8 @@ static int pg_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd
       vd__pg_query(pool_of(s), row_page, &p, err,
                    "SELECT " FILE_COLS " FROM files WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
                    "li", cursor > 0 ? cursor : INT64_MAX, limit_of(limit));
-  *out = p.recs;
-  *n = p.n;
+  *out = p.page.recs;
+  *n = p.page.n;
   return ret < 0 ? ret : 0;
 }
 
@@ -184,7 +154,8 @@ static int delete_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
   struct vd_idlist cands = {0, NULL};
   int ret = vd__pg_each(c, row_idlist, &cands, err, d->blobs_sql, "t", d->id);
   if (ret >= 0)
-    ret = one_row(vd__pg_run(c, err, d->del_sql, "t", d->id), err, "no %s %s", d->what, d->id);
+    ret = vd__store_one_row(vd__pg_run(c, err, d->del_sql, "t", d->id), err, "no %s %s", d->what,
+                            d->id);
   for (size_t i = 0; i < cands.n && ret >= 0; i++)
     ret = add_if_orphan(c, d->orphans, cands.ids[i], err);
   if (ret >= 0 && d->id_is_blob)
@@ -228,45 +199,14 @@ static int pg_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
 
 /* ---- jobs --------------------------------------------------------------------- */
 
-#define JOB_COLS                                                                                   \
-  "seq, id, file_id, source, analyses, params, webhook, kind, extra, state, attempts,"             \
-  " max_attempts, lease_until, worker, progress, stage, created, started, finished, updated,"      \
-  " error, cancel, result"
+#define JOB_COLS VD__JOB_COLS
 
-static void read_job_row(PGresult *r, int i, struct vd_job_rec *j, int with_result) {
-  memset(j, 0, sizeof(*j));
-  j->seq = vd__pg_int(r, i, 0);
-  vd__pg_copy(r, i, 1, j->id, sizeof(j->id));
-  j->file_id = vd__pg_text(r, i, 2);
-  j->source = vd__pg_text(r, i, 3);
-  j->analyses = vd__pg_text(r, i, 4);
-  j->params = vd__pg_text(r, i, 5);
-  j->webhook = vd__pg_text(r, i, 6);
-  j->kind = vd__pg_text(r, i, 7);
-  j->extra = vd__pg_text(r, i, 8);
-  int sv = vd_job_state_parse(PQgetvalue(r, i, 9));
-  j->state = sv < 0 ? VD_JOB_FAILED : (enum vd_job_state)sv;
-  j->attempts = (int)vd__pg_int(r, i, 10);
-  j->max_attempts = (int)vd__pg_int(r, i, 11);
-  j->lease_until = vd__pg_double(r, i, 12);
-  j->worker = vd__pg_text(r, i, 13);
-  j->progress = vd__pg_double(r, i, 14);
-  j->stage = vd__pg_text(r, i, 15);
-  j->created = vd__pg_double(r, i, 16);
-  j->started = vd__pg_double(r, i, 17);
-  j->finished = vd__pg_double(r, i, 18);
-  j->updated = vd__pg_double(r, i, 19);
-  j->error = vd__pg_text(r, i, 20);
-  j->cancel = (int)vd__pg_int(r, i, 21);
-  j->result = with_result ? vd__pg_text(r, i, 22) : NULL;
-}
-
-static void row_job(PGresult *r, int i, void *u) { read_job_row(r, i, u, 1); }
-static void row_job_brief(PGresult *r, int i, void *u) { read_job_row(r, i, u, 0); }
+static void row_job(PGresult *r, int i, void *u) { vd__read_job(ROW(r, i), u, 1); }
+static void row_job_brief(PGresult *r, int i, void *u) { vd__read_job(ROW(r, i), u, 0); }
 
 static int pg_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err *err) {
   if (!j->created)
-    j->created = now_wall();
+    j->created = vd__store_now();
   j->updated = j->created;
   j->state = VD_JOB_QUEUED;
   if (j->max_attempts < 1)
@@ -289,7 +229,7 @@ static int pg_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out
                       struct vd_err *err) {
   int n = vd__pg_query(pool_of(s), row_job, out, err,
                        "SELECT " JOB_COLS " FROM jobs WHERE id = $1", "t", id);
-  return one_row(n, err, "no analysis %s", id);
+  return vd__store_one_row(n, err, "no analysis %s", id);
 }
 
 static int pg_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
@@ -304,8 +244,8 @@ static int pg_job_list(struct vd_store *s, const char *file_id, int state, const
       " ORDER BY seq DESC LIMIT $5",
       "lttti", cursor > 0 ? cursor : INT64_MAX, file_id,
       state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL, kind, limit_of(limit));
-  *out = p.recs;
-  *n = p.n;
+  *out = p.page.recs;
+  *n = p.page.n;
   return ret < 0 ? ret : 0;
 }
 
@@ -392,7 +332,7 @@ static int pg_job_heartbeat(struct vd_store *s, const char *id, const char *work
                        " RETURNING cancel, CASE WHEN $4 <= $3 THEN pg_notify('" VD__PG_CHANNEL
                        "', '') END",
                        "dtddtt", progress, stage, now, lease_until, id, worker);
-  return one_row(n, err, "analysis %s is no longer owned by %s", id, worker);
+  return vd__store_one_row(n, err, "analysis %s is no longer owned by %s", id, worker);
 }
 
 struct finish {
@@ -413,7 +353,7 @@ static int finish_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
       " stage = $1, worker = NULL"
       " WHERE id = $5 AND worker = $6 AND state = 'running'",
       "tttdtt", state, f->result, f->error, f->now, f->id, f->worker);
-  ret = one_row(ret, err, "analysis %s is no longer owned by %s", f->id, f->worker);
+  ret = vd__store_one_row(ret, err, "analysis %s is no longer owned by %s", f->id, f->worker);
   for (size_t i = 0; ret >= 0 && i < f->n_arts; i++)
     ret = vd__pg_run(c, err,
                      "INSERT INTO artifacts(job_id, analysis, name, blob, size)"
@@ -443,7 +383,7 @@ static int cancel_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
   char before[65] = "";
   int ret = vd__pg_each(c, row_id, before, err, "SELECT state FROM jobs WHERE id = $1 FOR UPDATE",
                         "t", k->id);
-  if ((ret = one_row(ret, err, "no analysis %s", k->id)) < 0 ||
+  if ((ret = vd__store_one_row(ret, err, "no analysis %s", k->id)) < 0 ||
       (ret = vd__pg_run(c, err,
                         "UPDATE jobs SET cancel = 1, updated = $1,"
                         " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
@@ -482,11 +422,7 @@ struct arts {
 static void row_artifact(PGresult *r, int i, void *u) {
   struct arts *l = u;
   l->v = vd_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-  struct vd_artifact_rec *a = &l->v[l->n++];
-  a->analysis = vd__pg_text(r, i, 0);
-  a->name = vd__pg_text(r, i, 1);
-  vd__pg_copy(r, i, 2, a->blob, sizeof(a->blob));
-  a->size = vd__pg_int(r, i, 3);
+  vd__read_artifact(ROW(r, i), &l->v[l->n++]);
 }
 
 static int pg_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
@@ -495,7 +431,7 @@ static int pg_job_artifacts(struct vd_store *s, const char *id, struct vd_artifa
   /* COLLATE "C": the byte order SQLite sorts by, whatever the database's
    * locale. */
   int ret = vd__pg_query(pool_of(s), row_artifact, &l, err,
-                         "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = $1"
+                         "SELECT " VD__ARTIFACT_COLS " FROM artifacts WHERE job_id = $1"
                          " ORDER BY analysis COLLATE \"C\", name COLLATE \"C\"",
                          "t", id);
   *out = l.v;
@@ -503,11 +439,7 @@ static int pg_job_artifacts(struct vd_store *s, const char *id, struct vd_artifa
   return ret < 0 ? ret : 0;
 }
 
-static void row_count(PGresult *r, int i, void *u) {
-  int sv = vd_job_state_parse(PQgetvalue(r, i, 0));
-  if (sv >= 0)
-    ((int64_t *)u)[sv] = vd__pg_int(r, i, 1);
-}
+static void row_count(PGresult *r, int i, void *u) { vd__read_count(ROW(r, i), u); }
 
 static int pg_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
   memset(counts, 0, sizeof(int64_t) * VD_JOB_NSTATES);
@@ -531,15 +463,7 @@ static int pg_job_wait(struct vd_store *s, int timeout_ms, struct vd_err *err) {
 
 /* ---- webhook deliveries ---------------------------------------------------------- */
 
-static void row_webhook(PGresult *r, int i, void *u) {
-  struct vd_webhook_rec *h = u;
-  h->id = vd__pg_int(r, i, 0);
-  vd__pg_copy(r, i, 1, h->job_id, sizeof(h->job_id));
-  h->url = vd__pg_text(r, i, 2);
-  h->body = vd__pg_text(r, i, 3);
-  h->attempts = (int)vd__pg_int(r, i, 4);
-  h->next_at = vd__pg_double(r, i, 5);
-}
+static void row_webhook(PGresult *r, int i, void *u) { vd__read_webhook(ROW(r, i), u); }
 
 static void row_double(PGresult *r, int i, void *u) { *(double *)u = vd__pg_double(r, i, 0); }
 
@@ -560,7 +484,7 @@ static int pg_webhook_claim(struct vd_store *s, double now, double lease,
                    "UPDATE webhooks SET attempts = attempts + 1, next_at = $2"
                    " WHERE id = (SELECT id FROM webhooks WHERE next_at <= $1"
                    "  ORDER BY next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                   " RETURNING id, job_id, url, body, attempts, next_at",
+                   " RETURNING " VD__WEBHOOK_COLS,
                    "dd", now, now + lease);
   if (n == 0)
     *next = now;
@@ -572,13 +496,13 @@ static int pg_webhook_retry(struct vd_store *s, int64_t id, double next_at, cons
   int n = vd__pg_query(pool_of(s), NULL, NULL, err,
                        "UPDATE webhooks SET next_at = $2, error = $3 WHERE id = $1 RETURNING id",
                        "ldt", id, next_at, error);
-  return one_row(n, err, "no webhook delivery %lld", (long long)id);
+  return vd__store_one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int pg_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) {
   int n = vd__pg_query(pool_of(s), NULL, NULL, err,
                        "DELETE FROM webhooks WHERE id = $1 RETURNING id", "l", id);
-  return one_row(n, err, "no webhook delivery %lld", (long long)id);
+  return vd__store_one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int pg_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
@@ -594,30 +518,7 @@ static void pg_free(struct vd_store *s) {
 }
 
 static const struct vd_store_ops pg_ops = {
-    .name = "postgresql",
-    .free = pg_free,
-    .file_put = pg_file_put,
-    .file_get = pg_file_get,
-    .file_list = pg_file_list,
-    .file_delete = pg_file_delete,
-    .file_active_jobs = pg_file_active_jobs,
-    .job_create = pg_job_create,
-    .job_get = pg_job_get,
-    .job_list = pg_job_list,
-    .job_claim = pg_job_claim,
-    .job_heartbeat = pg_job_heartbeat,
-    .job_finish = pg_job_finish,
-    .job_cancel = pg_job_cancel,
-    .job_delete = pg_job_delete,
-    .job_artifacts = pg_job_artifacts,
-    .job_counts = pg_job_counts,
-    .blob_referenced = pg_blob_referenced,
-    .webhook_claim = pg_webhook_claim,
-    .webhook_retry = pg_webhook_retry,
-    .webhook_delete = pg_webhook_delete,
-    .webhook_count = pg_webhook_count,
-    .job_wait = pg_job_wait,
-};
+    .name = "postgresql", VD__STORE_OPS(pg), .job_wait = pg_job_wait};
 
 int vd__store_pg_open(struct vd_store **out, const char *conninfo, struct vd_err *err) {
   struct pg *q = vd_xcalloc(1, sizeof(*q));

@@ -12,11 +12,9 @@
  *   (record_webhook), so the payload is built from the row just written.
  */
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -29,58 +27,43 @@ struct sq {
 
 static struct vd__sq_pool *pool_of(struct vd_store *s) { return ((struct sq *)s)->pool; }
 
-static double now_wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+/* Columns of the current row of a statement, for the shared readers. */
+static char *col_text(void *st, int i, int col) {
+  (void)i;
+  return vd__sq_text(st, col);
 }
-
-/* The result of an operation on one named row: n < 0 is an error, n == 0
- * means the row is not there (VD_ERR_NOT_FOUND with `fmt`), else 0. */
-__attribute__((format(printf, 3, 4))) static int one_row(int n, struct vd_err *err, const char *fmt,
-                                                         ...) {
-  char msg[256];
-  if (n != 0)
-    return n < 0 ? n : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  return vd_err_set(err, VD_ERR_NOT_FOUND, "%s", msg);
+static void col_copy(void *st, int i, int col, char *buf, size_t len) {
+  (void)i;
+  vd__sq_copy(st, col, buf, len);
 }
+static int64_t col_i64(void *st, int i, int col) {
+  (void)i;
+  return sqlite3_column_int64(st, col);
+}
+static double col_dbl(void *st, int i, int col) {
+  (void)i;
+  return sqlite3_column_double(st, col);
+}
+static const struct vd__cols sq_cols = {col_text, col_copy, col_i64, col_dbl};
+#define ROW(st) (&(struct vd__row){&sq_cols, (st), 0})
 
 static void row_int(sqlite3_stmt *st, void *u) { *(int64_t *)u = sqlite3_column_int64(st, 0); }
 
 static void row_id(sqlite3_stmt *st, void *u) { vd__sq_copy(st, 0, u, 65); }
 
 /* Appends column 0 to a vd_idlist. */
-static void row_idlist(sqlite3_stmt *st, void *u) {
-  struct vd_idlist *l = u;
-  l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
-  vd__sq_copy(st, 0, l->ids[l->n++], 65);
-}
+static void row_idlist(sqlite3_stmt *st, void *u) { vd__read_id(ROW(st), 0, u); }
 
 /* ---- files ---------------------------------------------------------------- */
 
-#define FILE_COLS "seq, id, name, size, created, probe"
+#define FILE_COLS VD__FILE_COLS
 
-static void row_file(sqlite3_stmt *st, void *u) {
-  struct vd_file_rec *f = u;
-  memset(f, 0, sizeof(*f));
-  f->seq = sqlite3_column_int64(st, 0);
-  vd__sq_copy(st, 1, f->id, sizeof(f->id));
-  f->name = vd__sq_text(st, 2);
-  if (!f->name)
-    f->name = vd_xstrdup("");
-  f->size = sqlite3_column_int64(st, 3);
-  f->created = sqlite3_column_double(st, 4);
-  f->probe = vd__sq_text(st, 5);
-}
+static void row_file(sqlite3_stmt *st, void *u) { vd__read_file(ROW(st), u); }
 
 static int sq_file_put(struct vd_store *s, struct vd_file_rec *f, int *existed,
                        struct vd_err *err) {
   if (!f->created)
-    f->created = now_wall();
+    f->created = vd__store_now();
   int64_t seq = 0;
   int n =
       vd__sq_query(pool_of(s), row_int, &seq, err,
@@ -100,27 +83,24 @@ static int sq_file_get(struct vd_store *s, const char *id, struct vd_file_rec *o
                        struct vd_err *err) {
   int n = vd__sq_query(pool_of(s), row_file, out, err,
                        "SELECT " FILE_COLS " FROM files WHERE id = ?", "t", id);
-  return one_row(n, err, "no file %s", id);
+  return vd__store_one_row(n, err, "no file %s", id);
 }
 
-/* Up to `cap` records of `size` bytes, each read by `read`. */
+/* A listing: records read by `read` into `page`. */
 struct page {
-  void *recs;
-  size_t size, n, cap;
+  struct vd__page page;
   vd__sq_row_fn read;
 };
 
 static void row_page(sqlite3_stmt *st, void *u) {
   struct page *p = u;
-  if (p->n < p->cap)
-    p->read(st, (char *)p->recs + p->size * p->n++);
+  void *rec = vd__page_next(&p->page);
+  if (rec)
+    p->read(st, rec);
 }
 
 static void page_init(struct page *p, size_t size, int limit, vd__sq_row_fn read) {
-  p->cap = limit > 0 ? (size_t)limit : 0;
-  p->recs = vd_xcalloc(p->cap ? p->cap : 1, size);
-  p->size = size;
-  p->n = 0;
+  vd__page_init(&p->page, size, limit);
   p->read = read;
 }
 
@@ -131,8 +111,8 @@ static int sq_file_list(struct vd_store *s, int64_t cursor, int limit, struct vd
   int ret = vd__sq_query(pool_of(s), row_page, &p, err,
                          "SELECT " FILE_COLS " FROM files WHERE seq < ? ORDER BY seq DESC LIMIT ?",
                          "li", cursor > 0 ? cursor : INT64_MAX, limit);
-  *out = p.recs;
-  *n = p.n;
+  *out = p.page.recs;
+  *n = p.page.n;
   return ret < 0 ? ret : 0;
 }
 
@@ -164,7 +144,8 @@ static int delete_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   struct vd_idlist cands = {0, NULL};
   int ret = vd__sq_each(db, row_idlist, &cands, err, d->blobs_sql, "t", d->id);
   if (ret >= 0)
-    ret = one_row(vd__sq_run(db, err, d->del_sql, "t", d->id), err, "no %s %s", d->what, d->id);
+    ret = vd__store_one_row(vd__sq_run(db, err, d->del_sql, "t", d->id), err, "no %s %s", d->what,
+                            d->id);
   for (size_t i = 0; i < cands.n && ret >= 0; i++)
     ret = add_if_orphan(db, d->orphans, cands.ids[i], err);
   if (ret >= 0 && d->id_is_blob)
@@ -211,46 +192,14 @@ static int sq_file_active_jobs(struct vd_store *s, const char *file_id, int *n,
 
 /* ---- jobs ----------------------------------------------------------------- */
 
-#define JOB_COLS                                                                                   \
-  "seq, id, file_id, source, analyses, params, webhook, kind, extra, state, attempts,"             \
-  " max_attempts, lease_until, worker, progress, stage, created, started, finished, updated,"      \
-  " error, cancel, result"
+#define JOB_COLS VD__JOB_COLS
 
-static void read_job_row(sqlite3_stmt *st, struct vd_job_rec *j, int with_result) {
-  memset(j, 0, sizeof(*j));
-  j->seq = sqlite3_column_int64(st, 0);
-  vd__sq_copy(st, 1, j->id, sizeof(j->id));
-  j->file_id = vd__sq_text(st, 2);
-  j->source = vd__sq_text(st, 3);
-  j->analyses = vd__sq_text(st, 4);
-  j->params = vd__sq_text(st, 5);
-  j->webhook = vd__sq_text(st, 6);
-  j->kind = vd__sq_text(st, 7);
-  j->extra = vd__sq_text(st, 8);
-  const unsigned char *state = sqlite3_column_text(st, 9);
-  int sv = vd_job_state_parse((const char *)state);
-  j->state = sv < 0 ? VD_JOB_FAILED : (enum vd_job_state)sv;
-  j->attempts = sqlite3_column_int(st, 10);
-  j->max_attempts = sqlite3_column_int(st, 11);
-  j->lease_until = sqlite3_column_double(st, 12);
-  j->worker = vd__sq_text(st, 13);
-  j->progress = sqlite3_column_double(st, 14);
-  j->stage = vd__sq_text(st, 15);
-  j->created = sqlite3_column_double(st, 16);
-  j->started = sqlite3_column_double(st, 17);
-  j->finished = sqlite3_column_double(st, 18);
-  j->updated = sqlite3_column_double(st, 19);
-  j->error = vd__sq_text(st, 20);
-  j->cancel = sqlite3_column_int(st, 21);
-  j->result = with_result ? vd__sq_text(st, 22) : NULL;
-}
-
-static void row_job(sqlite3_stmt *st, void *u) { read_job_row(st, u, 1); }
-static void row_job_brief(sqlite3_stmt *st, void *u) { read_job_row(st, u, 0); }
+static void row_job(sqlite3_stmt *st, void *u) { vd__read_job(ROW(st), u, 1); }
+static void row_job_brief(sqlite3_stmt *st, void *u) { vd__read_job(ROW(st), u, 0); }
 
 static int sq_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err *err) {
   if (!j->created)
-    j->created = now_wall();
+    j->created = vd__store_now();
   j->updated = j->created;
   j->state = VD_JOB_QUEUED;
   if (j->max_attempts < 1)
@@ -268,14 +217,14 @@ static int sq_job_create(struct vd_store *s, struct vd_job_rec *j, struct vd_err
 
 static int get_job_on(sqlite3 *db, const char *id, struct vd_job_rec *out, struct vd_err *err) {
   int n = vd__sq_each(db, row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "t", id);
-  return one_row(n, err, "no analysis %s", id);
+  return vd__store_one_row(n, err, "no analysis %s", id);
 }
 
 static int sq_job_get(struct vd_store *s, const char *id, struct vd_job_rec *out,
                       struct vd_err *err) {
   int n = vd__sq_query(pool_of(s), row_job, out, err, "SELECT " JOB_COLS " FROM jobs WHERE id = ?",
                        "t", id);
-  return one_row(n, err, "no analysis %s", id);
+  return vd__store_one_row(n, err, "no analysis %s", id);
 }
 
 static int sq_job_list(struct vd_store *s, const char *file_id, int state, const char *kind,
@@ -290,8 +239,8 @@ static int sq_job_list(struct vd_store *s, const char *file_id, int state, const
                    " ORDER BY seq DESC LIMIT ?5",
                    "lttti", cursor > 0 ? cursor : INT64_MAX, file_id,
                    state >= 0 ? vd_job_state_name((enum vd_job_state)state) : NULL, kind, limit);
-  *out = p.recs;
-  *n = p.n;
+  *out = p.page.recs;
+  *n = p.page.n;
   return ret < 0 ? ret : 0;
 }
 
@@ -385,7 +334,7 @@ static int sq_job_heartbeat(struct vd_store *s, const char *id, const char *work
                        " lease_until = ? WHERE id = ? AND worker = ? AND state = 'running'"
                        " RETURNING cancel",
                        "dtddtt", progress, stage, now, lease_until, id, worker);
-  return one_row(n, err, "analysis %s is no longer owned by %s", id, worker);
+  return vd__store_one_row(n, err, "analysis %s is no longer owned by %s", id, worker);
 }
 
 struct finish {
@@ -406,7 +355,7 @@ static int finish_tx(sqlite3 *db, void *arg, struct vd_err *err) {
                  " stage = ?1, worker = NULL"
                  " WHERE id = ?5 AND worker = ?6 AND state = 'running'",
                  "tttdtt", state, f->result, f->error, f->now, f->id, f->worker);
-  ret = one_row(ret, err, "analysis %s is no longer owned by %s", f->id, f->worker);
+  ret = vd__store_one_row(ret, err, "analysis %s is no longer owned by %s", f->id, f->worker);
   for (size_t i = 0; ret >= 0 && i < f->n_arts; i++)
     ret = vd__sq_run(db, err,
                      "INSERT OR REPLACE INTO artifacts(job_id, analysis, name, blob, size)"
@@ -434,7 +383,7 @@ static int cancel_tx(sqlite3 *db, void *arg, struct vd_err *err) {
   struct cancel *c = arg;
   char before[65] = "";
   int ret = vd__sq_each(db, row_id, before, err, "SELECT state FROM jobs WHERE id = ?", "t", c->id);
-  if ((ret = one_row(ret, err, "no analysis %s", c->id)) < 0 ||
+  if ((ret = vd__store_one_row(ret, err, "no analysis %s", c->id)) < 0 ||
       (ret = vd__sq_run(db, err,
                         "UPDATE jobs SET cancel = 1, updated = ?1,"
                         " state = CASE WHEN state = 'queued' THEN 'canceled' ELSE state END,"
@@ -473,18 +422,14 @@ struct arts {
 static void row_artifact(sqlite3_stmt *st, void *u) {
   struct arts *l = u;
   l->v = vd_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-  struct vd_artifact_rec *a = &l->v[l->n++];
-  a->analysis = vd__sq_text(st, 0);
-  a->name = vd__sq_text(st, 1);
-  vd__sq_copy(st, 2, a->blob, sizeof(a->blob));
-  a->size = sqlite3_column_int64(st, 3);
+  vd__read_artifact(ROW(st), &l->v[l->n++]);
 }
 
 static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifact_rec **out,
                             size_t *n, struct vd_err *err) {
   struct arts l = {NULL, 0};
   int ret = vd__sq_query(pool_of(s), row_artifact, &l, err,
-                         "SELECT analysis, name, blob, size FROM artifacts WHERE job_id = ?"
+                         "SELECT " VD__ARTIFACT_COLS " FROM artifacts WHERE job_id = ?"
                          " ORDER BY analysis, name",
                          "t", id);
   *out = l.v;
@@ -492,11 +437,7 @@ static int sq_job_artifacts(struct vd_store *s, const char *id, struct vd_artifa
   return ret < 0 ? ret : 0;
 }
 
-static void row_count(sqlite3_stmt *st, void *u) {
-  int sv = vd_job_state_parse((const char *)sqlite3_column_text(st, 0));
-  if (sv >= 0)
-    ((int64_t *)u)[sv] = sqlite3_column_int64(st, 1);
-}
+static void row_count(sqlite3_stmt *st, void *u) { vd__read_count(ROW(st), u); }
 
 static int sq_job_counts(struct vd_store *s, int64_t counts[VD_JOB_NSTATES], struct vd_err *err) {
   memset(counts, 0, sizeof(int64_t) * VD_JOB_NSTATES);
@@ -516,15 +457,7 @@ static int sq_blob_referenced(struct vd_store *s, const char *blob, struct vd_er
 
 /* ---- webhook deliveries ------------------------------------------------------ */
 
-static void row_webhook(sqlite3_stmt *st, void *u) {
-  struct vd_webhook_rec *h = u;
-  h->id = sqlite3_column_int64(st, 0);
-  vd__sq_copy(st, 1, h->job_id, sizeof(h->job_id));
-  h->url = vd__sq_text(st, 2);
-  h->body = vd__sq_text(st, 3);
-  h->attempts = sqlite3_column_int(st, 4);
-  h->next_at = sqlite3_column_double(st, 5);
-}
+static void row_webhook(sqlite3_stmt *st, void *u) { vd__read_webhook(ROW(st), u); }
 
 static void row_double(sqlite3_stmt *st, void *u) { *(double *)u = sqlite3_column_double(st, 0); }
 
@@ -546,7 +479,7 @@ static int sq_webhook_claim(struct vd_store *s, double now, double lease,
       pool_of(s), row_webhook, out, err,
       "UPDATE webhooks SET attempts = attempts + 1, next_at = ?2"
       " WHERE id = (SELECT id FROM webhooks WHERE next_at <= ?1 ORDER BY next_at, id LIMIT 1)"
-      " RETURNING id, job_id, url, body, attempts, next_at",
+      " RETURNING " VD__WEBHOOK_COLS,
       "dd", now, now + lease);
   if (n == 0)
     *next = now;
@@ -558,13 +491,13 @@ static int sq_webhook_retry(struct vd_store *s, int64_t id, double next_at, cons
   int n = vd__sq_query(pool_of(s), NULL, NULL, err,
                        "UPDATE webhooks SET next_at = ?2, error = ?3 WHERE id = ?1 RETURNING id",
                        "ldt", id, next_at, error);
-  return one_row(n, err, "no webhook delivery %lld", (long long)id);
+  return vd__store_one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int sq_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) {
   int n = vd__sq_query(pool_of(s), NULL, NULL, err,
                        "DELETE FROM webhooks WHERE id = ? RETURNING id", "l", id);
-  return one_row(n, err, "no webhook delivery %lld", (long long)id);
+  return vd__store_one_row(n, err, "no webhook delivery %lld", (long long)id);
 }
 
 static int sq_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
@@ -579,30 +512,7 @@ static void sq_free(struct vd_store *s) {
   free(q);
 }
 
-static const struct vd_store_ops sqlite_ops = {
-    .name = "sqlite",
-    .free = sq_free,
-    .file_put = sq_file_put,
-    .file_get = sq_file_get,
-    .file_list = sq_file_list,
-    .file_delete = sq_file_delete,
-    .file_active_jobs = sq_file_active_jobs,
-    .job_create = sq_job_create,
-    .job_get = sq_job_get,
-    .job_list = sq_job_list,
-    .job_claim = sq_job_claim,
-    .job_heartbeat = sq_job_heartbeat,
-    .job_finish = sq_job_finish,
-    .job_cancel = sq_job_cancel,
-    .job_delete = sq_job_delete,
-    .job_artifacts = sq_job_artifacts,
-    .job_counts = sq_job_counts,
-    .blob_referenced = sq_blob_referenced,
-    .webhook_claim = sq_webhook_claim,
-    .webhook_retry = sq_webhook_retry,
-    .webhook_delete = sq_webhook_delete,
-    .webhook_count = sq_webhook_count,
-};
+static const struct vd_store_ops sqlite_ops = {.name = "sqlite", VD__STORE_OPS(sq)};
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err) {
   struct sq *q = vd_xcalloc(1, sizeof(*q));
