@@ -303,7 +303,7 @@ static void pose_uninit(struct vd_actx *c) {
 const struct vd_analysis_def vd_analysis_pose = {
     .name = "pose",
     .summary = "Human pose: 17 body keypoints (COCO) of the most prominent person per sampled "
-               "frame or image, MoveNet Lightning on vidan's nn runtime; the labelled video "
+               "frame or image, MoveNet Lightning or Thunder on vidan's nn runtime; the labelled video "
                "(pose.mp4) or image (pose.jpg) with the skeleton drawn.",
     .params = pose_params,
     .deps = NULL,
