@@ -152,6 +152,7 @@ static int add_if_orphan(struct vd__pg_conn *c, struct vd_idlist *l, const char 
 static int delete_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
   struct del *d = arg;
   struct vd_idlist cands = {0, NULL};
+  vd_idlist_fini(d->orphans); /* a retried transaction starts afresh */
   int ret = vd__pg_each(c, row_idlist, &cands, err, d->blobs_sql, "t", d->id);
   if (ret >= 0)
     ret = vd__store_one_row(vd__pg_run(c, err, d->del_sql, "t", d->id), err, "no %s %s", d->what,
