@@ -62,6 +62,13 @@ struct vd_analysis_def {
   const char *summary;
   const struct vd_param_def *params; /* terminated by an entry with name == NULL */
   const char *const *deps;           /* NULL-terminated; NULL = none */
+  const char *const *after;          /* optional dependencies, NULL-terminated:
+                                        never added to a run, but when the run
+                                        has them too they finish first and
+                                        vd_actx_dep_result() gives their result
+                                        (audio's per-scene table reads scenes
+                                        if scenes ran); their being skipped
+                                        skips nothing */
   size_t priv_size;                  /* zeroed private state, see vd_actx_priv */
   int internal;                      /* 1 = for testing (sleep): described with
                                         "x-internal", hidden from the page */
@@ -121,7 +128,8 @@ const char *vd_actx_str(struct vd_actx *c, const char *name);
 int vd_actx_want_video(struct vd_actx *c, const struct vd_video_want *w) VD_WUR;
 int vd_actx_want_audio(struct vd_actx *c, const struct vd_audio_want *w) VD_WUR;
 
-/* Result of a dependency (borrowed), or NULL if it is not a dependency. */
+/* Result of a dependency or of an optional one (`after`) that the run has
+ * (borrowed), or NULL. */
 json_t *vd_actx_dep_result(struct vd_actx *c, const char *name);
 
 /*

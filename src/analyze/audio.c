@@ -15,13 +15,11 @@
  *   rest loudness. The only ambiguous case is a native stream at 22050 Hz;
  *   then both chunks of a decoded frame hold the same samples, so whichever
  *   is taken for which gives the same result.
- * - Scenes are not a dependency: asking for `audio` must not cost a video
- *   decode, and an audio-only file must not skip it. finish() reads the
- *   `scenes` result when the runner hands it over (vd_actx_dep_result), and
- *   then adds `segments`, one per scene, computed from the 0.1 s buckets.
- *   Today's runner hands over declared dependencies only; a definition that
- *   declares "scenes" (tests/unit/analyze/test_audio_run.c does) gets
- *   segments now. See docs/audio.md.
+ * - Scenes are an optional dependency (`after`), not a required one:
+ *   asking for `audio` must not cost a video decode, and an audio-only file
+ *   must not skip it. When the run has `scenes` too, it finishes first and
+ *   finish() adds `segments`, one per scene, computed from the 0.1 s
+ *   buckets. See docs/audio.md.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -174,12 +172,15 @@ static void audio_uninit(struct vd_actx *c) {
     vd_audio_feat_free(a->f);
 }
 
+static const char *const audio_after[] = {"scenes", NULL};
+
 const struct vd_analysis_def vd_analysis_audio = {
     .name = "audio",
     .summary = "Loudness (EBU R128 integrated, range, true peak), RMS, spectral centroid, "
                "zero-crossing rate and tempo, for the whole file, over time, and per scene "
                "when scenes are known.",
     .params = audio_params,
+    .after = audio_after,
     .priv_size = sizeof(struct audio),
     /* the R128 meter (true peak is 4x oversampled) costs about twice the
      * AAC decoding: on a worker of its own it overlaps the decode */

@@ -84,6 +84,8 @@ struct vd_run {
   vd_run_progress_fn progress;
   void *progress_opaque;
   const struct vd_analysis_def *const *extra; /* the opts', during vd_run_new only */
+  const char *const *asked; /* the opts' names, during vd_run_new only */
+  size_t nasked;
   struct vd_actx ctx[VD_MAX_ANALYSES];
   size_t n;
   struct vd_media *media;
@@ -120,6 +122,15 @@ static int add_with_deps(struct vd_run *r, const char *name, int depth, const ch
     if (r->ctx[i].def == def)
       return 0;
   VD_ASSERT(depth < 16); /* a dependency cycle in the table is a bug */
+  /* Optional dependencies that were asked for go first, so they finish first. */
+  for (const char *const *d = def->after; d && *d; d++)
+    for (size_t i = 0; i < r->nasked; i++)
+      if (!strcmp(r->asked[i], *d)) {
+        int ret = add_with_deps(r, *d, depth + 1, def->name, err);
+        if (ret < 0)
+          return ret;
+        break;
+      }
   for (const char *const *d = def->deps; d && *d; d++) {
     int ret = add_with_deps(r, *d, depth + 1, def->name, err);
     if (ret < 0)
@@ -152,6 +163,8 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
   r->progress = o->progress;
   r->progress_opaque = o->progress_opaque;
   r->extra = o->extra;
+  r->asked = o->analyses;
+  r->nasked = o->n_analyses;
   r->warnings = json_array();
   if (o->params && !json_is_object(o->params)) {
     ret = vd_err_set(err, VD_ERR_INVALID, "params must be an object of analysis name -> object");
@@ -179,7 +192,9 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
     c->artifacts = json_array();
     c->slot = (int)i;
   }
-  r->extra = NULL; /* the caller's array: not needed past planning */
+  r->extra = NULL; /* the caller's arrays: not needed past planning */
+  r->asked = NULL;
+  r->nasked = 0;
   *out = r;
   r = NULL;
 out:
@@ -270,14 +285,19 @@ const char *vd_actx_str(struct vd_actx *c, const char *name) {
   return json_string_value(param(c, name));
 }
 
+static int listed(const char *const *names, const char *name) {
+  for (; names && *names; names++)
+    if (!strcmp(*names, name))
+      return 1;
+  return 0;
+}
+
 json_t *vd_actx_dep_result(struct vd_actx *c, const char *name) {
-  for (const char *const *d = c->def->deps; d && *d; d++) {
-    if (strcmp(*d, name))
-      continue;
-    for (size_t i = 0; i < c->run->n; i++)
-      if (!strcmp(c->run->ctx[i].def->name, name))
-        return c->run->ctx[i].result;
-  }
+  if (!listed(c->def->deps, name) && !listed(c->def->after, name))
+    return NULL;
+  for (size_t i = 0; i < c->run->n; i++)
+    if (!strcmp(c->run->ctx[i].def->name, name))
+      return c->run->ctx[i].result;
   return NULL;
 }
 

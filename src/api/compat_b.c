@@ -3,13 +3,15 @@
  * (shared/compat.md section B, seed 003): /api/sample-videos,
  * /api/analyze and /api/analysis/{task_id}.
  *
- * A task is an ordinary job running probe + scenes (+ transcript when that
- * analysis exists); this file reshapes its result into the seed's JSON.
+ * A task is an ordinary job running probe + scenes + audio (+ transcript
+ * when that analysis exists); this file reshapes its result into the
+ * seed's JSON. Each scene's audio_features come from the audio analysis's
+ * per-scene segments (librosa's definitions, as the seed computed them).
  * - Storylines group consecutive scenes into num_storylines runs of about
  *   equal scene count (a later issue makes them smart).
  * - Fields that need analyses vidan does not have yet (transcript, language,
- *   audio features, speakers, emotions) are null, never invented; segments
- *   is empty without a transcript.
+ *   speakers, emotions), or that one did not measure, are null, never
+ *   invented; segments is empty without a transcript.
  */
 #include <dirent.h>
 #include <math.h>
@@ -102,7 +104,7 @@ void vd__api_b_analyze(struct vd_http_req *r, void *app) {
     goto out;
   }
   json_t *names = json_array();
-  const char *want[] = {"probe", "scenes", "transcript"};
+  const char *want[] = {"probe", "scenes", "audio", "transcript"};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
     if (vd_analysis_find(want[i]))
       json_array_append_new(names, json_string(want[i]));
@@ -132,10 +134,26 @@ static double num(json_t *o, const char *k1, const char *k2) {
 
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *audio_analysis(void) {
-  return json_pack("{s:n, s:n, s:{s:n, s:n, s:n, s:n}, s:n, s:n}", "transcript", "language",
-                   "audio_features", "rms_energy", "spectral_centroid_mean", "zero_crossing_rate",
-                   "tempo", "speakers", "emotions");
+/* A scene's audio_analysis; `seg` is the audio analysis's entry for the
+ * scene (NULL when audio did not run or the file has no sound). */
+static json_t *audio_analysis(json_t *seg) {
+  return json_pack("{s:n, s:n, s:{s:o, s:o, s:o, s:o}, s:n, s:n}", "transcript", "language",
+                   "audio_features", "rms_energy", num_or_null(num(seg, "rms_energy", NULL)),
+                   "spectral_centroid_mean", num_or_null(num(seg, "spectral_centroid_mean", NULL)),
+                   "zero_crossing_rate", num_or_null(num(seg, "zero_crossing_rate", NULL)),
+                   "tempo", num_or_null(num(seg, "tempo", NULL)), "speakers", "emotions");
+}
+
+/* The audio analysis's segment for scene index i (0-based), or NULL. */
+static json_t *audio_segment(json_t *audio, size_t i) {
+  size_t k;
+  json_t *seg;
+  json_array_foreach(json_object_get(audio, "segments"), k, seg) {
+    json_t *sc = json_object_get(seg, "scene");
+    if (json_is_integer(sc) && json_integer_value(sc) == (json_int_t)i + 1)
+      return seg;
+  }
+  return NULL;
 }
 
 /* The seed's result object from a finished job's vidan result. */
@@ -143,6 +161,7 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
   json_t *results = json_object_get(res, "results");
   json_t *probe = json_object_get(results, "probe");
   json_t *sc = json_object_get(results, "scenes");
+  json_t *audio = json_object_get(results, "audio");
   json_t *list = json_is_array(sc) ? sc : json_object_get(sc, "scenes");
   double duration = num(probe, "duration", NULL);
   json_t *vstream = NULL, *streams = json_object_get(probe, "streams");
@@ -165,7 +184,8 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
         scenes, json_pack("{s:o, s:o, s:o, s:o, s:O, s:O, s:o}", "id", json_sprintf("scene_%zu", i + 1),
                           "start_time", num_or_null(st), "end_time", num_or_null(et), "duration",
                           num_or_null(du), "start_frame", sf ? sf : json_null(), "end_frame",
-                          ef ? ef : json_null(), "audio_analysis", audio_analysis()));
+                          ef ? ef : json_null(), "audio_analysis",
+                          audio_analysis(audio_segment(audio, i))));
   }
   size_t ns = json_array_size(scenes);
   json_t *stories = json_array();

@@ -49,6 +49,10 @@ for f in steps.mp4 surround.wav clicks.wav tone.m4a; do
   ref "$tmp/$f" "$tmp/$f.ref"
 done
 
+# scenes is an optional dependency: asked for too, it finishes first and
+# audio adds one segment per scene; audio alone does not pull it in.
+an "$tmp/steps.mp4" --analyses audio,scenes >"$tmp/steps-scenes.json" || { echo "FAIL: audio,scenes run"; fails=1; }
+
 an "$tmp/mute.mp4" --analyses audio >/dev/null 2>"$tmp/mute.err"
 rc=$?
 if [[ $rc -ne 3 ]] || ! grep -q "audio stream" "$tmp/mute.err"; then
@@ -103,6 +107,12 @@ for f in ("steps.mp4", "surround.wav"):
     check(r["timings"]["audio"] < a["duration"] / 3,
           f"{f}: analysis time {r['timings']['audio']:.2f} s for {a['duration']} s of audio")
 
+r = res("steps.mp4")["results"]
+check(list(r) == ["audio"] and "segments" not in r["audio"], "audio alone: no scenes, no segments", list(r))
+r = json.load(open(f"{d}/steps-scenes.json"))["results"]
+n = len(r["scenes"]["scenes"])
+check(n >= 1 and len(r["audio"].get("segments") or []) == n,
+      f"audio,scenes: one audio segment per scene ({n})", len(r["audio"].get("segments") or []))
 a = res("steps.mp4")["results"]["audio"]
 check(a["loudness"]["range_lu"] > 3, "steps.mp4: level steps give a loudness range", a["loudness"]["range_lu"])
 

@@ -131,7 +131,11 @@ for s in r["storylines"]:
         assert set(sc) == {"id", "start_time", "end_time", "duration", "start_frame", "end_frame", "audio_analysis"}
         aa = sc["audio_analysis"]
         assert aa["transcript"] is None and aa["speakers"] is None and aa["emotions"] is None
-        assert set(aa["audio_features"]) == {"rms_energy", "spectral_centroid_mean", "zero_crossing_rate", "tempo"}
+        f = aa["audio_features"]
+        assert set(f) == {"rms_energy", "spectral_centroid_mean", "zero_crossing_rate", "tempo"}
+        # the clip's sound is a 440 Hz sine: measured per scene by the audio analysis
+        assert all(isinstance(f[k], (int, float)) for k in f), f
+        assert abs(f["spectral_centroid_mean"] - 440) < 60 and f["rms_energy"] > 0.01 and f["tempo"] == 0, f
 PYEOF
   pass "B: completed result has the seed's shape ($src)"
 done
