@@ -68,6 +68,7 @@ struct vd__pg_pool {
   pthread_cond_t cv;
   struct vd__pg_conn *free_conns[POOL_MAX];
   int nfree, nopen;
+  int down; /* a reconnect failed and none succeeded since: warn once */
   pthread_mutex_t listen_mu; /* one waiter at a time owns `listener` */
   PGconn *listener;
   int listen_failed; /* the last attempt to listen failed */
@@ -162,11 +163,19 @@ static int get_conn(struct vd__pg_pool *q, struct vd__pg_conn **out, struct vd_e
     c = vd_xcalloc(1, sizeof(*c));
     ret = connect_pg(q->conninfo, &c->pg, err);
   } else if (!healthy(c->pg)) {
-    VD_WARN("store: PostgreSQL connection lost; reconnecting");
     c->nstmts = 0; /* prepared statements die with the session */
     PQreset(c->pg);
-    if (PQstatus(c->pg) != CONNECTION_OK)
+    int ok = PQstatus(c->pg) == CONNECTION_OK;
+    if (!ok)
       ret = conn_err(c->pg, -ECONNREFUSED, err, "lost the connection and cannot reconnect to");
+    pthread_mutex_lock(&q->mu);
+    int was_down = q->down;
+    q->down = !ok;
+    pthread_mutex_unlock(&q->mu);
+    if (!ok && !was_down)
+      VD_WARN("%s; calls fail until it is back", err ? err->msg : "store: PostgreSQL is gone");
+    else if (ok && was_down)
+      VD_INFO("store: reconnected to PostgreSQL");
   }
   if (ret < 0) {
     pthread_mutex_lock(&q->mu);
