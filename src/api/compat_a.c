@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "analyze/analyze.h"
 #include "api/api_int.h"
@@ -230,6 +231,22 @@ static char *file_key(const char *name) {
   return k;
 }
 
+/* "video_file" for a video artifact, "image_file" for a picture, else NULL. */
+static const char *media_kind(const char *name) {
+  const char *dot = strrchr(name, '.');
+  if (!dot)
+    return NULL;
+  static const char *const video[] = {".mp4", ".mkv", ".mov", ".webm", NULL};
+  static const char *const image[] = {".jpg", ".jpeg", ".png", NULL};
+  for (int i = 0; video[i]; i++)
+    if (!strcasecmp(dot, video[i]))
+      return "video_file";
+  for (int i = 0; image[i]; i++)
+    if (!strcasecmp(dot, image[i]))
+      return "image_file";
+  return NULL;
+}
+
 void vd__api_a_analysis(struct vd_http_req *r, void *app) {
   struct vd_api *a = app;
   const char *id = vd_http_param(r, 0);
@@ -261,6 +278,11 @@ void vd__api_a_analysis(struct vd_http_req *r, void *app) {
       char *k = file_key(arts[i].name);
       json_object_set_new(out, k, json_string(arts[i].blob));
       free(k);
+      /* The seed's clients read a labelled video as `video_file` (and we
+       * give a labelled picture as `image_file`): the first of each kind. */
+      const char *kind = media_kind(arts[i].name);
+      if (kind && !json_object_get(out, kind))
+        json_object_set_new(out, kind, json_string(arts[i].blob));
       vd_artifact_rec_fini(&arts[i]);
     }
     free(arts);

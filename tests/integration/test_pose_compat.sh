@@ -49,6 +49,7 @@ run_seed label-image "$IMG"
 [[ $(json "$TMP/res" 'j["result"]["still"] and j["result"]["sampled_frames"] == 1 and j["result"]["frames_with_person"] == 0 and len(j["result"]["frames"][0]["keypoints"]) == 17') == True ]] ||
   fail "A: label-image result: $(head -c 400 "$TMP/res")"
 PF=$(json "$TMP/res" 'j["pose_file"]')
+[[ $(json "$TMP/res" 'j["image_file"]') == "$PF" ]] || fail "A: image_file is not the labelled picture"
 expect_status 200 "A: the labelled image downloads" GET "/file/$PF"
 [[ $(head -c 3 "$TMP/body" | od -An -tx1 | tr -d ' ') == ffd8ff ]] || fail "A: pose_file is not a JPEG"
 pass "A: label-image gives the pose result and pose_file (a JPEG)"
@@ -60,7 +61,8 @@ run_seed video "$VID" -d model=movenet-lightning -d fps=4
 PF=$(json "$TMP/res" 'j["pose_file"]')
 expect_status 200 "A: the labelled video downloads" GET "/file/$PF"
 [[ $(head -c 8 "$TMP/body" | tail -c 4) == ftyp ]] || fail "A: pose_file is not an MP4"
-pass "A: video with model=movenet-lightning and fps=4 (8 samples), pose_file an MP4"
+[[ $(json "$TMP/res" 'j["video_file"]') == "$PF" ]] || fail "A: video_file (the seed's name) is not the labelled video"
+pass "A: video with model=movenet-lightning and fps=4 (8 samples), pose_file an MP4 (also as video_file)"
 
 expect_status 400 "A: an unknown pose model" POST /analysis -d "file_id=$VID" -d analysis=label -d model=wassu-cam0
 grep -q "movenet-lightning" "$TMP/body" || fail "A: the 400 does not name the valid model: $(cat "$TMP/body")"
