@@ -294,17 +294,23 @@ cleanup:
 static void *worker_main(void *arg) {
   struct slot *s = arg;
   struct vd_jobs *j = s->jobs;
+  int failing = 0; /* the store is failing: said once, until it recovers */
   while (!atomic_load(&j->stop)) {
     struct vd_job_rec r;
     struct vd_err err = {0};
     int got = vd_store_job_claim(j->o.store, s->name, now_wall(), j->o.lease, &r, &err);
+    if (got >= 0 && failing) {
+      VD_INFO("jobs: %s: the store answers again", s->name);
+      failing = 0;
+    }
     if (got == 1) {
       run_job(s, &r);
       vd_job_rec_fini(&r);
       continue;
     }
-    if (got < 0)
-      VD_WARN("jobs: claim failed: %s", vd_err_msg(&err, got));
+    /* A database outage would otherwise log twice a second per worker. */
+    if (got < 0 && !failing++)
+      VD_WARN("jobs: %s: claim failed: %s (retrying quietly)", s->name, vd_err_msg(&err, got));
     /* Nothing to do: sleep until woken, or poll again for expired leases. */
     pthread_mutex_lock(&j->mu);
     if (!j->nwake && !atomic_load(&j->stop)) {
