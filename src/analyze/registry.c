@@ -19,6 +19,7 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_pose,
     &vd_analysis_audio,
     &vd_analysis_transcript,
+    &vd_analysis_text,
     &vd_analysis_sleep,
 };
 
