@@ -6,6 +6,8 @@
 #   3. vidan analyze V.mp4 --analyses transcript   (the same audio as AAC in
 #      an MP4 with a 640x360 H.264 video track: decoding and resampling
 #      included)
+# V.wav has the plain 44-byte header (-bitexact: no LIST chunk), which is all
+# pocketsphinx_continuous skips; any more would be decoded as samples.
 # V: the 11 clips of ../shared/testdata/speech joined with 1.5 s pauses and
 # repeated LOOPS times (default 4: about 3.6 minutes); without that data,
 # espeak-ng reading a paragraph LOOPS times. Cached in $BENCH_DIR.
@@ -34,7 +36,7 @@ if [[ ! -s "$V.mp4" ]]; then
     done
     for ((i = 0; i < n; i++)); do filt+="[a$i]"; done
     ffmpeg -v error -y "${args[@]}" -filter_complex "${filt}concat=n=$n:v=0:a=1[out]" \
-      -map "[out]" -ar 16000 -ac 1 -c:a pcm_s16le "$V.wav" || exit 1
+      -map "[out]" -ar 16000 -ac 1 -c:a pcm_s16le -bitexact "$V.wav" || exit 1
   else
     need espeak-ng
     echo "bench: no shared speech clips at $speech: espeak-ng speech instead" >&2
@@ -43,7 +45,7 @@ my brother likes to play football with his friends. please call me when you get 
 the train leaves the station at seven in the morning and arrives before noon."
     for ((l = 0; l < LOOPS; l++)); do printf '%s\n' "$text"; done >"$BENCH_DIR/transcript.txt"
     espeak-ng -v en-us+f5 -s 140 -w "$BENCH_DIR/espeak.wav" -f "$BENCH_DIR/transcript.txt" &&
-      ffmpeg -v error -y -i "$BENCH_DIR/espeak.wav" -ar 16000 -ac 1 -c:a pcm_s16le "$V.wav" || exit 1
+      ffmpeg -v error -y -i "$BENCH_DIR/espeak.wav" -ar 16000 -ac 1 -c:a pcm_s16le -bitexact "$V.wav" || exit 1
   fi
   d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$V.wav")
   ffmpeg -v error -y -f lavfi -i "testsrc2=s=640x360:r=25:d=$d" -i "$V.wav" \

@@ -77,7 +77,8 @@ static _Thread_local jmp_buf *tl_jump; /* set while this thread is inside pocket
 static _Thread_local char tl_msg[256]; /* its last error message */
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 
-static void on_log(void *opaque, err_lvl_t lvl, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void on_log(void *opaque, err_lvl_t lvl,
+                                                         const char *fmt, ...) {
   (void)opaque;
   if (lvl != ERR_ERROR && lvl != ERR_FATAL)
     return;
