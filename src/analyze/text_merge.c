@@ -184,6 +184,36 @@ static void close_open(struct vd_text_merger *m) {
   m->open = 0;
 }
 
+/* The digits of the words of `t` that have no letters ("42", "3:10", "$5";
+ * "W0RLD" is a misread O, not a number), in order. Caller frees. */
+static char *numbers(const char *t) {
+  char *out = vd_xmalloc(strlen(t) + 1), *o = out;
+  while (*t) {
+    size_t n = strcspn(t, " \n");
+    int letters = 0;
+    for (size_t i = 0; i < n; i++)
+      letters |= ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z');
+    for (size_t i = 0; !letters && i < n; i++)
+      if (t[i] >= '0' && t[i] <= '9')
+        *o++ = t[i];
+    t += n;
+    t += *t != '\0';
+  }
+  *o = '\0';
+  return out;
+}
+
+/* 1 if a and b hold the same numbers: "Caption 3" and "Caption 4" are two
+ * captions however alike, since numbers on screen (scores, prices,
+ * counters) are what changes and matters. */
+static int same_digits(const char *a, const char *b) {
+  char *x = numbers(a), *y = numbers(b);
+  int same = !strcmp(x, y);
+  free(x);
+  free(y);
+  return same;
+}
+
 static void segment_add(struct vd_text_merger *m, const struct vd_text_sample *s) {
   if (s->n == 0) {
     if (m->open && ++m->gap > 1)
@@ -192,7 +222,8 @@ static void segment_add(struct vd_text_merger *m, const struct vd_text_sample *s
   }
   char *text = vd_text_sample_text(s);
   double conf = sample_conf(s);
-  if (m->open && vd_text_distance(text, m->best_text) <= m->max_dist) {
+  if (m->open && vd_text_distance(text, m->best_text) <= m->max_dist &&
+      same_digits(text, m->best_text)) {
     m->last = s->time;
     m->gap = 0;
     if (conf > m->best_conf) { /* a clearer reading of the same text */

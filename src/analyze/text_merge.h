@@ -8,7 +8,9 @@
  *   normalised to [0,1] and confidences in [0,1]. Its text is its lines
  *   joined by '\n'.
  * - Consecutive samples whose texts are alike (normalised edit distance
- *   <= max_dist, see vd_text_distance) form one segment. On-screen text is
+ *   <= max_dist, see vd_text_distance, and the same numbers, i.e. digits
+ *   of words without letters: "Score 3" and "Score 4" are two texts, while
+ *   "W0RLD" is a misread "WORLD") form one segment. On-screen text is
  *   read a little differently from frame to frame (a moving background, a
  *   stray mark), so the segment keeps the lines of its most confident
  *   sample, and later samples are compared with that one.

@@ -34,6 +34,7 @@
 #include "analyze/text_ocr.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct vd_textocr {
   int light;        /* also read the light-text mask */
   uint8_t *inv;     /* the light-text mask, inv_cap bytes */
   size_t inv_cap;
+  int omp_set;      /* omp_dynamic_here() ran (on the OCR thread) */
 };
 
 /* The tessdata folder Tesseract will read, or NULL. Caller frees. */
@@ -235,21 +237,41 @@ static int line_cmp(const void *a, const void *b) {
   return x->box[0] < y->box[0] ? -1 : x->box[0] > y->box[0];
 }
 
+/*
+ * Debian's Tesseract runs parts of its LSTM on OpenMP teams of a fixed size
+ * (num_threads clauses), whose threads spin after each region. On 2 cores,
+ * beside the decoder, that made OCR four times slower (16.6 s instead of
+ * 3.8 s of OCR for 60 frames, bench numbers in docs/text.md), mostly system
+ * time. OMP_THREAD_LIMIT=1 fixes it but is read once, when libgomp loads,
+ * before main(). What can still change is this thread's dynamic adjustment
+ * (omp_set_dynamic: teams shrink to the cores the load average leaves
+ * free), looked up at run time so that vidan need not link libgomp itself.
+ * Called on the thread that runs OCR.
+ */
+static void omp_dynamic_here(void) {
+  void (*set_dynamic)(int) = NULL;
+  void *sym = dlsym(RTLD_DEFAULT, "omp_set_dynamic");
+  memcpy(&set_dynamic, &sym, sizeof(sym)); /* object to function pointer, as POSIX allows */
+  if (set_dynamic)
+    set_dynamic(1);
+}
+
 /* One Tesseract pass over the picture: its lines into `out` (empty). */
 static int recognise(struct vd_textocr *o, const uint8_t *grey, int w, int h, int stride,
-                     struct vd_text_sample *out, int *timed_out, struct vd_err *err) {
+                     int deadline_ms, struct vd_text_sample *out, int *timed_out,
+                     struct vd_err *err) {
   out->lines = NULL;
   out->n = 0;
   TessBaseAPISetImage(o->api, grey, w, h, 1, stride);
   TessBaseAPISetSourceResolution(o->api, 70);
   ETEXT_DESC *mon = NULL;
-  if (o->deadline_ms > 0) { /* the deadline counts from now */
+  if (deadline_ms > 0) { /* the deadline counts from now */
     mon = o->monitor;
-    TessMonitorSetDeadlineMSecs(mon, o->deadline_ms);
+    TessMonitorSetDeadlineMSecs(mon, deadline_ms);
   }
   double t0 = vd_now();
   if (TessBaseAPIRecognize(o->api, mon) != 0) {
-    if (!mon || vd_now() - t0 < o->deadline_ms / 1000.0 * 0.9) {
+    if (!mon || vd_now() - t0 < deadline_ms / 1000.0 * 0.9) {
       TessBaseAPIClear(o->api);
       return vd_err_set(err, VD_ERR_INTERNAL, "text: Tesseract failed on a %dx%d frame", w, h);
     }
@@ -313,8 +335,17 @@ static void merge_light(struct vd_text_sample *out, struct vd_text_sample *inv) 
 int vd_textocr_run(struct vd_textocr *o, const uint8_t *grey, int w, int h, int stride,
                    struct vd_text_sample *out, int *timed_out, struct vd_err *err) {
   *timed_out = 0;
-  int rc = recognise(o, grey, w, h, stride, out, timed_out, err);
-  if (rc == 0 && o->light) {
+  if (!o->omp_set) {
+    omp_dynamic_here();
+    o->omp_set = 1;
+  }
+  double t0 = vd_now();
+  int rc = recognise(o, grey, w, h, stride, o->deadline_ms, out, timed_out, err);
+  /* the deadline is the frame's: the second pass gets what the first left */
+  int left = o->deadline_ms - (int)((vd_now() - t0) * 1000.0);
+  if (o->deadline_ms > 0 && left < 50)
+    *timed_out = 1;
+  else if (rc == 0 && o->light) {
     size_t need = (size_t)w * (size_t)h;
     if (o->inv_cap < need) {
       free(o->inv);
@@ -327,7 +358,7 @@ int vd_textocr_run(struct vd_textocr *o, const uint8_t *grey, int w, int h, int 
             grey[(size_t)y * (size_t)stride + (size_t)x] >= BRIGHT ? 0 : 255;
     struct vd_text_sample inv = {0};
     int t2 = 0;
-    rc = recognise(o, o->inv, w, h, w, &inv, &t2, err);
+    rc = recognise(o, o->inv, w, h, w, o->deadline_ms > 0 ? left : 0, &inv, &t2, err);
     *timed_out |= t2;
     merge_light(out, &inv);
   }

@@ -26,7 +26,7 @@ struct vd_textocr_opts {
   const char *lang;       /* Tesseract languages, "eng" or "eng+deu" */
   float min_confidence;   /* 0..1: words below are dropped */
   int psm;                /* Tesseract page segmentation mode (11 = sparse text) */
-  double max_seconds;     /* recognition time per pass; 0 = unlimited */
+  double max_seconds;     /* recognition time per frame; 0 = unlimited */
   int light_text;         /* 1 = a second pass for light text (see text_ocr.c) */
 };
 

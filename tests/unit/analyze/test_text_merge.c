@@ -156,6 +156,24 @@ static void test_merge_bridge_and_switch(void **state) {
   vd_text_merger_free(m);
 }
 
+/* Numbers that change are new text, however alike the rest. */
+static void test_merge_digits(void **state) {
+  (void)state;
+  struct vd_text_merger *m = vd_text_merger_new(1.0, 0.25, 0);
+  add(m, 0, 0.9f, "Caption number 3", NULL);
+  add(m, 1, 0.8f, "Caption numbr 3", NULL); /* a misread letter: same caption */
+  add(m, 2, 0.9f, "Caption number 4", NULL);
+  add(m, 3, 0.9f, "Caption number 14", NULL);
+  long long words = 0;
+  json_t *segs = vd_text_merger_finish(m, 0, &words);
+  assert_int_equal(json_array_size(segs), 3);
+  expect_seg(segs, 0, 0, 2, "Caption number 3");
+  expect_seg(segs, 1, 2, 3, "Caption number 4");
+  expect_seg(segs, 2, 3, 4, "Caption number 14");
+  json_decref(segs);
+  vd_text_merger_free(m);
+}
+
 static void test_merge_nothing(void **state) {
   (void)state;
   struct vd_text_merger *m = vd_text_merger_new(1.0, 0.25, 0);
@@ -275,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_distance),
       cmocka_unit_test(test_merge_captions),
       cmocka_unit_test(test_merge_bridge_and_switch),
+      cmocka_unit_test(test_merge_digits),
       cmocka_unit_test(test_merge_nothing),
       cmocka_unit_test(test_merge_strict),
       cmocka_unit_test(test_merge_confirm),
