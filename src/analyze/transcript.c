@@ -14,7 +14,8 @@
  *   utterance is closed (ps_end_utt), its words are read with ps_seg_iter,
  *   and a new one starts. So the decoder's search state (and memory) is
  *   one utterance's, and an utterance that never pauses is closed anyway
- *   after UTT_MAX seconds of audio.
+ *   after max_utterance seconds of audio (a word may be cut there; times
+ *   are kept from going back at such a seam).
  * - Times: pocketsphinx counts 10 ms frames from the start of the stream,
  *   silence included (it drops silent frames from the search, not from the
  *   count). A word's time is base_time + (frame - base_frame) / 100; the
@@ -50,13 +51,14 @@
 
 #define RATE 16000
 #define SLICE 2048   /* samples per decoder call */
-#define UTT_MAX 30.0 /* seconds of audio after which an utterance is closed anyway */
 #define REBASE 0.2   /* seconds a chunk's timestamp may drift before times are rebased */
 
 struct transcript {
   struct vd_ps *ps;
   char *model;           /* what the result names as the model */
   double max_segment;    /* seconds */
+  int64_t max_utt;       /* samples after which an utterance is closed anyway */
+  double last_end;       /* end of the last word so far, seconds */
   int line_chars;
   int16_t pcm[SLICE];
   int64_t fed;           /* samples given to the decoder */
@@ -85,6 +87,9 @@ static const struct vd_param_def transcript_params[] = {
      "language code reported with the result (the model's language)"},
     {"max_segment", VD_PARAM_NUM, "10", 1, 600, NULL,
      "longest segment in seconds: longer stretches of speech are cut at their longest pauses"},
+    {"max_utterance", VD_PARAM_NUM, "30", 5, 300, NULL,
+     "seconds of speech without a pause after which the decoder closes the utterance anyway: "
+     "bounds its memory (about 1 MB per second), at the cost of a word perhaps cut there"},
     {"line_chars", VD_PARAM_INT, "42", 16, 200, NULL,
      "longest subtitle line in the SRT and WebVTT files (two lines per cue)"},
     {"vad_threshold", VD_PARAM_NUM, "2", 0.5, 10, NULL,
@@ -162,6 +167,7 @@ static int transcript_init(struct vd_actx *c) {
   const char *base = strrchr(hmm, '/');
   s->model = vd_xasprintf("pocketsphinx %s", base && base[1] ? base + 1 : hmm);
   s->max_segment = vd_actx_num(c, "max_segment");
+  s->max_utt = (int64_t)(vd_actx_num(c, "max_utterance") * RATE);
   s->line_chars = (int)vd_actx_int(c, "line_chars");
   s->segments = json_array();
 out:
@@ -223,6 +229,14 @@ static int end_utterance(struct vd_actx *c, struct transcript *s) {
                           vd_actx_err(c));
   if (ret < 0)
     return ret;
+  /* An utterance closed mid-speech (max_utterance, a rebase) can start a
+   * frame or two before the last one ended: keep times from going back. */
+  for (size_t i = 0; i < s->nw; i++) {
+    struct vd_ps_word *w = &s->w[i];
+    w->start = fmax(w->start, s->last_end);
+    w->end = fmax(w->end, w->start);
+    s->last_end = w->end;
+  }
   if (s->nw)
     add_segments(s, 0, s->nw);
   s->in_speech = 0;
@@ -262,7 +276,7 @@ static int transcript_audio(struct vd_actx *c, const struct vd_audio_chunk *a) {
       s->in_speech = 1;
     if (s->in_speech)
       s->utt_fed += n;
-    if (s->in_speech && (!speech || s->utt_fed >= (int64_t)(UTT_MAX * RATE)) &&
+    if (s->in_speech && (!speech || s->utt_fed >= s->max_utt) &&
         (ret = end_utterance(c, s)) < 0)
       return ret;
   }

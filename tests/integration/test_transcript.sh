@@ -3,10 +3,12 @@
 # (a) always: two sentences spoken by espeak-ng with 2 s of silence between
 #     them, as a 16 kHz WAV and as an MP4 (lavfi video, AAC audio that
 #     starts 1 s late): most words come back (word overlap >= 0.6; measured
-#     0.87), the pause splits the segments and holds no word, word times
+#     0.81), the pause splits the segments and holds no word, word times
 #     increase and stay inside the file, the MP4's times are the WAV's plus
 #     1 s, and transcript.srt / .vtt / .txt parse (numbering, timestamps,
-#     WEBVTT header, lines <= 42 characters, no empty cue);
+#     WEBVTT header, lines <= 42 characters, no empty cue); and 10 s of
+#     speech without a pause under max_utterance=5: the utterance is closed
+#     at 5 s, word times never go back, most words still come back;
 # (b) with ../shared/testdata/speech: word error rate over its 11 clips
 #     against refs.tsv, one run per clip like the baseline
 #     (pocketsphinx_continuous, 37.5%); fails above 45% (release builds:
@@ -57,10 +59,17 @@ an "$tmp/speech.wav" --analyses transcript -o "$tmp/wav" >"$tmp/wav.json" || { e
 t1=$(date +%s.%N)
 an "$tmp/speech.mp4" --analyses transcript -o "$tmp/mp4" >"$tmp/mp4.json" || { echo "FAIL: mp4 run"; fails=1; }
 t2=$(date +%s.%N)
+# 10 s of speech without a pause, with utterances closed after 5 s
+s3="the weather today is sunny and warm and we will go to the park in the afternoon and my brother likes to play football with his friends and please call me when you get home"
+espeak-ng -v en-us+f5 -s 150 -w "$tmp/s3.wav" "$s3" || { echo "FAIL: espeak-ng"; exit 1; }
+ff -i "$tmp/s3.wav" -ar 16000 -ac 1 -c:a pcm_s16le "$tmp/nopause.wav"
+an "$tmp/nopause.wav" --analyses transcript --param transcript.max_utterance=5 >"$tmp/nopause.json" ||
+  { echo "FAIL: max_utterance run"; fails=1; }
 
-python3 - "$tmp" "$s1 $s2" "$gap" "$dur" "$t0" "$t1" "$t2" <<'EOF' || fails=1
+python3 - "$tmp" "$s1 $s2" "$gap" "$dur" "$t0" "$t1" "$t2" "$s3" <<'EOF' || fails=1
 import collections, json, re, sys
-d, ref, gap, dur, t0, t1, t2 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
+d, ref, ref3 = sys.argv[1], sys.argv[2], sys.argv[8]
+gap, dur, t0, t1, t2 = map(float, sys.argv[3:8])
 fails = 0
 def check(ok, what, got=""):
     global fails
@@ -141,6 +150,22 @@ for kind, off, wall in (("wav", 0.0, t1 - t0), ("mp4", 1.0, t2 - t1)):
         check(got == hyp, f"{kind}/{name}: holds the transcript's words")
     txt = open(f"{d}/{kind}/transcript.txt").read().splitlines()
     check(txt == [s["text"] for s in segs], f"{kind}/transcript.txt: one segment a line")
+
+def overlap_of(ref, text):
+    return sum((collections.Counter(norm(ref)) & collections.Counter(norm(text))).values()) / len(norm(ref))
+
+try:
+    r = json.load(open(f"{d}/nopause.json"))["results"]["transcript"]
+    words = [w for s in r["segments"] for w in s["words"]]
+    print(f"     no pause, max_utterance=5: '{r['text']}'")
+    check(len(r["segments"]) >= 2 and any(4.5 <= s["end"] <= 5.5 for s in r["segments"][:-1]),
+          "no pause: the utterance is closed after 5 s", [(s["start"], s["end"]) for s in r["segments"]])
+    check(all(a["end"] <= b["start"] for a, b in zip(words, words[1:])) and
+          all(w["start"] <= w["end"] for w in words), "no pause: word times never go back")
+    check(overlap_of(ref3, r["text"]) >= 0.6, "no pause: at least 60% of the words come back",
+          f"{overlap_of(ref3, r['text']):.2f}")
+except Exception as e:
+    check(False, "no pause: result", e)
 
 if len(results) == 2:
     a, b = results["wav"]["segments"], results["mp4"]["segments"]
