@@ -335,7 +335,9 @@ static int transcript_finish(struct vd_actx *c, json_t **result) {
     return ret;
   size_t len = 0, i;
   json_t *seg;
-  json_array_foreach(s->segments, i, seg) len += strlen(json_string_value(json_object_get(seg, "text"))) + 1;
+  json_array_foreach(s->segments, i, seg) {
+    len += strlen(json_string_value(json_object_get(seg, "text"))) + 1;
+  }
   char *text = vd_xmalloc(len + 1), *p = text;
   json_array_foreach(s->segments, i, seg) {
     const char *t = json_string_value(json_object_get(seg, "text"));
