@@ -20,14 +20,19 @@
  *   compression noise, averaged over the tile, does not; a mean over the
  *   whole thumbnail would drown a caption change in an unchanged picture.
  * - Merging and noise rules live in text_merge.c, Tesseract in text_ocr.c.
+ * - With an output folder, text.srt holds one cue per segment (the SRT
+ *   writer of subtitles.c).
  * - Memory: two thumbnails, the last OCR result and the segments (a few
  *   hundred bytes per line of text on screen).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/subtitles.h"
 #include "analyze/text_merge.h"
 #include "analyze/text_ocr.h"
 #include "core/util.h"
@@ -182,11 +187,41 @@ static int text_video(struct vd_actx *c, const struct vd_frame *f) {
   return 0;
 }
 
+/* text.srt: one cue per segment (when the run has an output folder), so
+ * burned-in captions come back as a subtitle file. */
+static int write_srt(struct vd_actx *c, json_t *segs) {
+  char *path = vd_actx_artifact_path(c, "text.srt");
+  if (!path)
+    return 0;
+  size_t n = json_array_size(segs);
+  struct vd_cue *cues = vd_xcalloc(n ? n : 1, sizeof(*cues));
+  for (size_t i = 0; i < n; i++) {
+    json_t *seg = json_array_get(segs, i);
+    cues[i].start = json_real_value(json_object_get(seg, "start"));
+    cues[i].end = json_real_value(json_object_get(seg, "end"));
+    cues[i].text = (char *)json_string_value(json_object_get(seg, "text")); /* borrowed */
+  }
+  FILE *f = fopen(path, "w");
+  int rc = f ? vd_subs_write(f, VD_SUBS_SRT, cues, n, VD_SUBS_LINE_CHARS) : -errno;
+  if (f && fclose(f) != 0 && rc == 0)
+    rc = VD_ERR_INTERNAL;
+  if (rc < 0)
+    vd_err_set(vd_actx_err(c), rc, "text: cannot write %s: %s", path, vd_strerror(rc));
+  free(cues);
+  free(path);
+  return rc;
+}
+
 static int text_finish(struct vd_actx *c, json_t **result) {
   struct text *s = vd_actx_priv(c);
   const struct vd_media_info *mi = vd_actx_media_info(c);
   long long words = 0;
   json_t *segs = vd_text_merger_finish(s->merge, mi ? mi->duration : 0, &words);
+  int rc = write_srt(c, segs);
+  if (rc < 0) {
+    json_decref(segs);
+    return rc;
+  }
   if (s->timeouts)
     vd_actx_warn(c, "OCR was cut short on %lld of %lld frames by max_ocr_seconds (fine texture?)",
                  (long long)s->timeouts, (long long)s->ocr_runs);

@@ -5,7 +5,7 @@
 #   box, bottom centre) and "Second caption 42" 4-6 s (white with an
 #   outline, top left) come back as two segments with that text, time
 #   ranges within one sample (1 s) of the truth, and boxes where drawtext
-#   put them;
+#   put them; with -o, also as text.srt (two cues);
 # - a still slide of three lines, then the same slide with its last line
 #   changed: both read line for line, and the frames that did not change
 #   reuse the reading (2 OCR runs for 8 samples);
@@ -37,8 +37,11 @@ if ! "$VIDAN" analyze "$tmp/tiny.mp4" --analyses text >"$tmp/tiny.json" 2>"$tmp/
 fi
 
 dt="drawtext=fontfile=$font"
-ff -f lavfi -i "gradients=s=640x360:r=25:speed=0.1:nb_colors=3:c0=0xd02080:c1=0x3050e0:c2=0xf0e0a0" -t 6 -vf \
-  "$dt:text='HELLO WORLD':fontsize=40:fontcolor=white:box=1:boxcolor=black@0.8:boxborderw=8:x=(w-tw)/2:y=h-th-40:enable='between(t,1,3)',$dt:text='Second caption 42':fontsize=32:fontcolor=white:borderw=3:bordercolor=black:x=40:y=40:enable='between(t,4,6)'" \
+# A moving colour field (geq: deterministic, unlike `gradients`, whose
+# geometry is random on every run), mid-dark, so white text stands out.
+bg="nullsrc=s=640x360:r=25,geq=r='128+100*sin((X+T*40)/60)':g='60+40*sin(Y/50+T)':b='160+60*cos((X+Y)/90-T)'"
+ff -f lavfi -i "$bg" -t 6 -vf \
+  "format=yuv420p,$dt:text='HELLO WORLD':fontsize=40:fontcolor=white:box=1:boxcolor=black@0.8:boxborderw=8:x=(w-tw)/2:y=h-th-40:enable='between(t,1,3)',$dt:text='Second caption 42':fontsize=32:fontcolor=white:borderw=3:bordercolor=black:x=40:y=40:enable='between(t,4,6)'" \
   -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$tmp/caps.mp4"
 printf 'Quarterly results\nRevenue up 12 percent\nQuestions welcome\n' >"$tmp/slide1.txt"
 printf 'Quarterly results\nRevenue up 12 percent\nThank you all\n' >"$tmp/slide2.txt"
@@ -49,6 +52,16 @@ ff -f lavfi -i "mandelbrot=s=640x360:r=25" -t 6 -c:v libx264 -preset ultrafast -
   "$tmp/notext.mp4"
 
 fails=0
+# captions also as text.srt, with an output folder
+timeout 60 "$VIDAN" analyze "$tmp/caps.mp4" --analyses text --param text.max_ocr_seconds=5 \
+  -o "$tmp/out" >"$tmp/caps_o.json" 2>"$tmp/caps_o.err" ||
+  { echo "FAIL: vidan analyze -o exited $?"; cat "$tmp/caps_o.err"; exit 1; }
+grep -q 'text.srt' "$tmp/caps_o.json" || { echo "FAIL: text.srt not in the artifacts"; exit 1; }
+if [[ $(grep -c -- '-->' "$tmp/out/text.srt") != 2 ]] || ! grep -q '^HELLO WORLD' "$tmp/out/text.srt" ||
+  ! grep -q '^00:00:0[0-2],[0-9]* --> 00:00:0[3-5],' "$tmp/out/text.srt"; then
+  echo "FAIL: text.srt:"; cat "$tmp/out/text.srt"; exit 1
+fi
+echo "ok: text.srt: $(tr '\n' ' ' <"$tmp/out/text.srt")"
 for v in caps slide notext; do
   start=$(date +%s%N)
   # a generous OCR deadline: a loaded machine (sanitizers, parallel tests) must
