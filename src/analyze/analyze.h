@@ -62,6 +62,11 @@ struct vd_analysis_def {
   const char *summary;
   const struct vd_param_def *params; /* terminated by an entry with name == NULL */
   const char *const *deps;           /* NULL-terminated; NULL = none */
+  const char *const *local_params;   /* NULL-terminated names of params that name
+                                        a file or folder on the machine that runs
+                                        the analysis (a model): settable from the
+                                        command line, refused from API clients
+                                        (vd_run_opts.untrusted) */
   const char *const *after;          /* optional dependencies, NULL-terminated:
                                         never added to a run, but when the run
                                         has them too they finish first and
@@ -166,6 +171,8 @@ struct vd_run_opts {
   void *progress_opaque;
   const struct vd_analysis_def *const *extra; /* NULL-terminated analyses this run
                                    knows besides the registry's (tests); may be NULL */
+  int untrusted;                /* 1 = params come from a remote client (the API):
+                                   the analyses' local_params are refused */
 };
 
 /* Validates names and params; nothing is opened yet. */

@@ -187,7 +187,15 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
   }
   for (size_t i = 0; i < r->n; i++) {
     struct vd_actx *c = &r->ctx[i];
-    if ((ret = vd_params_resolve(c->def, json_object_get(o->params, c->def->name), &c->params, err)) < 0)
+    json_t *given = json_object_get(o->params, c->def->name);
+    for (const char *const *p = c->def->local_params; o->untrusted && p && *p; p++)
+      if (json_object_get(given, *p)) {
+        ret = vd_err_set(err, VD_ERR_INVALID,
+                         "parameter %s.%s names a file on the server: it can be set on the "
+                         "command line only", c->def->name, *p);
+        goto out;
+      }
+    if ((ret = vd_params_resolve(c->def, given, &c->params, err)) < 0)
       goto out;
     c->artifacts = json_array();
     c->slot = (int)i;

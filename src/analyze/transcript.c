@@ -362,11 +362,16 @@ static void transcript_uninit(struct vd_actx *c) {
   free(s->model);
 }
 
+/* Paths on the server: a remote client must not point the recogniser at
+ * arbitrary files (the API refuses these; the CLI allows them). */
+static const char *const transcript_local[] = {"model_dir", "hmm", "lm", "dict", NULL};
+
 const struct vd_analysis_def vd_analysis_transcript = {
     .name = "transcript",
     .summary = "English speech to text with word and segment timestamps (CMU pocketsphinx, "
                "en-us model); transcript.srt, transcript.vtt and transcript.txt.",
     .params = transcript_params,
+    .local_params = transcript_local,
     .deps = NULL,
     .priv_size = sizeof(struct transcript),
     .threaded = 1,

@@ -179,7 +179,8 @@ int vd__api_check_run(json_t *names, json_t *params, struct vd_err *err) {
     }
   }
   /* The runner checks names and params without touching the input. */
-  struct vd_run_opts o = {.input = "-", .analyses = list, .n_analyses = n, .params = params};
+  struct vd_run_opts o = {.input = "-", .analyses = list, .n_analyses = n, .params = params,
+                          .untrusted = 1};
   ret = vd_run_new(&run, &o, err);
   vd_run_free(run);
 out:

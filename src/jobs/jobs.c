@@ -215,7 +215,8 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
                            .outdir = outdir,
                            .limits = &j->lim,
                            .progress = on_progress,
-                           .progress_opaque = s};
+                           .progress_opaque = s,
+                           .untrusted = 1}; /* jobs come from API clients */
   ret = vd_run_new(&run, &ro, &err);
   vd_file_rec_fini(&fr_name); /* the run copied the name */
   if (ret < 0)

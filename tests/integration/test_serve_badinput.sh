@@ -74,6 +74,11 @@ expect_status 400 "unknown analysis" POST /api/v1/analyses -d "{\"file_id\":\"$S
 [[ $(json "$TMP/body" '"probe" in j["valid_analyses"]') == True ]] || fail "400 does not list valid analyses"
 expect_status 400 "unknown parameter" POST /api/v1/analyses \
   -d "{\"file_id\":\"$SHA\",\"analyses\":[\"probe\"],\"params\":{\"probe\":{\"bogus\":1}}}"
+# Parameters that name files on the server (a speech model) are the command
+# line's, never a remote client's.
+expect_status 400 "a model path from a client" POST /api/v1/analyses \
+  -d "{\"file_id\":\"$SHA\",\"analyses\":[\"transcript\"],\"params\":{\"transcript\":{\"dict\":\"/etc/passwd\"}}}"
+grep -q "command line only" "$TMP/body" || fail "the refusal does not say why: $(cat "$TMP/body")"
 expect_status 400 "unknown top-level field" POST /api/v1/analyses -d "{\"file_id\":\"$SHA\",\"analyses\":[\"probe\"],\"x\":1}"
 expect_status 400 "webhook that is not http(s)" POST /api/v1/analyses \
   -d "{\"file_id\":\"$SHA\",\"analyses\":[\"probe\"],\"webhook\":\"file:///etc/passwd\"}"
