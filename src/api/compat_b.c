@@ -9,9 +9,12 @@
  * per-scene segments (librosa's definitions, as the seed computed them).
  * - Storylines group consecutive scenes into num_storylines runs of about
  *   equal scene count (a later issue makes them smart).
- * - Fields that need analyses vidan does not have yet (transcript, language,
- *   speakers, emotions), or that one did not measure, are null, never
- *   invented; segments is empty without a transcript.
+ * - Transcript segments are placed in the scene holding their midpoint:
+ *   that scene's audio_analysis.transcript is their text, and the result's
+ *   segments[] lists each with its times in the video and in the scene.
+ * - Fields that need analyses vidan does not have yet (speakers, emotions),
+ *   or that one did not measure, are null, never invented; segments is
+ *   empty without a transcript.
  */
 #include <dirent.h>
 #include <math.h>
@@ -135,13 +138,34 @@ static double num(json_t *o, const char *k1, const char *k2) {
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* A scene's audio_analysis; `seg` is the audio analysis's entry for the
- * scene (NULL when audio did not run or the file has no sound). */
-static json_t *audio_analysis(json_t *seg) {
-  return json_pack("{s:n, s:n, s:{s:o, s:o, s:o, s:o}, s:n, s:n}", "transcript", "language",
+ * scene (NULL when audio did not run or the file has no sound), `text` its
+ * transcript and `lang` the transcript's language (NULL: no transcript). */
+static json_t *audio_analysis(json_t *seg, const char *text, const char *lang) {
+  return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:n, s:n}", "transcript",
+                   text ? json_string(text) : json_null(), "language",
+                   lang ? json_string(lang) : json_null(),
                    "audio_features", "rms_energy", num_or_null(num(seg, "rms_energy", NULL)),
                    "spectral_centroid_mean", num_or_null(num(seg, "spectral_centroid_mean", NULL)),
                    "zero_crossing_rate", num_or_null(num(seg, "zero_crossing_rate", NULL)),
                    "tempo", num_or_null(num(seg, "tempo", NULL)), "speakers", "emotions");
+}
+
+/* Index of the scene (start/end pairs in `bounds`, n of them) holding time
+ * t: the one whose range contains it, else the nearest. */
+static size_t scene_at(const double *bounds, size_t n, double t) {
+  size_t best = 0;
+  double bd = INFINITY;
+  for (size_t k = 0; k < n; k++) {
+    double a = bounds[2 * k], b = bounds[2 * k + 1];
+    if (t >= a && t < b)
+      return k;
+    double d = t < a ? a - t : t - b;
+    if (d < bd) {
+      bd = d;
+      best = k;
+    }
+  }
+  return best;
 }
 
 /* The audio analysis's segment for scene index i (0-based), or NULL. */
@@ -162,6 +186,11 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
   json_t *probe = json_object_get(results, "probe");
   json_t *sc = json_object_get(results, "scenes");
   json_t *audio = json_object_get(results, "audio");
+  json_t *tr = json_object_get(results, "transcript");
+  json_t *tsegs = json_object_get(tr, "segments");
+  const char *lang = tr ? json_string_value(json_object_get(tr, "language")) : NULL;
+  if (tr && !lang)
+    lang = "";
   json_t *list = json_is_array(sc) ? sc : json_object_get(sc, "scenes");
   double duration = num(probe, "duration", NULL);
   json_t *vstream = NULL, *streams = json_object_get(probe, "streams");
@@ -173,9 +202,36 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
       vstream = s;
   }
   double fps = num(vstream, "avg_frame_rate", "real_frame_rate");
+  /* Scene bounds first: transcript segments are placed by them. */
+  size_t nl = json_array_size(list);
+  double *bounds = vd_xcalloc(2 * (nl ? nl : 1), sizeof(double));
+  json_array_foreach(list, i, s) {
+    bounds[2 * i] = num(s, "start_time", "start");
+    bounds[2 * i + 1] = num(s, "end_time", "end");
+  }
+  /* Each scene's transcript: the text of the segments whose midpoint it
+   * holds; the result's segments[] the same, with times in the scene. */
+  char **text = vd_xcalloc(nl ? nl : 1, sizeof(char *));
+  json_t *bsegs = json_array();
+  json_t *ts;
+  json_array_foreach(tsegs, i, ts) {
+    double a = num(ts, "start", NULL), b = num(ts, "end", NULL);
+    const char *t = json_string_value(json_object_get(ts, "text"));
+    if (!nl || !isfinite(a) || !isfinite(b) || !t)
+      continue;
+    size_t k = scene_at(bounds, nl, (a + b) / 2);
+    char *joined = text[k] ? vd_xasprintf("%s %s", text[k], t) : vd_xstrdup(t);
+    free(text[k]);
+    text[k] = joined;
+    double s0 = isfinite(bounds[2 * k]) ? bounds[2 * k] : 0;
+    json_array_append_new(bsegs, json_pack("{s:o, s:f, s:f, s:s, s:f, s:f}", "scene_id",
+                                           json_sprintf("scene_%zu", k + 1), "start_time", a,
+                                           "end_time", b, "text", t, "start_in_scene", a - s0,
+                                           "end_in_scene", b - s0));
+  }
   json_t *scenes = json_array();
   json_array_foreach(list, i, s) {
-    double st = num(s, "start_time", "start"), et = num(s, "end_time", "end");
+    double st = bounds[2 * i], et = bounds[2 * i + 1];
     double du = num(s, "duration", NULL);
     if (!isfinite(du) && isfinite(st) && isfinite(et))
       du = et - st;
@@ -185,8 +241,13 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
                           "start_time", num_or_null(st), "end_time", num_or_null(et), "duration",
                           num_or_null(du), "start_frame", sf ? sf : json_null(), "end_frame",
                           ef ? ef : json_null(), "audio_analysis",
-                          audio_analysis(audio_segment(audio, i))));
+                          audio_analysis(audio_segment(audio, i),
+                                         tr ? (text[i] ? text[i] : "") : NULL, lang)));
   }
+  for (size_t k = 0; k < nl; k++)
+    free(text[k]);
+  free(text);
+  free(bounds);
   size_t ns = json_array_size(scenes);
   json_t *stories = json_array();
   size_t groups = ns < (size_t)nstory ? ns : (size_t)nstory;
@@ -209,11 +270,11 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
                   "end_time", num_or_null(et)));
   }
   int w = (int)num(vstream, "width", NULL), h = (int)num(vstream, "height", NULL);
-  char ts[40];
-  vd_http_iso_time(j->finished, ts, sizeof(ts));
-  json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:[], s:s, s:{s:o, s:o, s:f}}", "video_filename", fname,
+  char tstamp[40];
+  vd_http_iso_time(j->finished, tstamp, sizeof(tstamp));
+  json_t *out = json_pack("{s:s, s:o, s:I, s:o, s:o, s:s, s:{s:o, s:o, s:f}}", "video_filename", fname,
                    "duration", num_or_null(duration), "total_scenes", (json_int_t)ns,
-                   "storylines", stories, "segments", "timestamp", ts, "metadata", "fps",
+                   "storylines", stories, "segments", bsegs, "timestamp", tstamp, "metadata", "fps",
                    num_or_null(fps), "size", vstream ? json_pack("[i, i]", w, h) : json_null(),
                    "analysis_time_seconds", j->finished - j->started);
   json_decref(scenes);
