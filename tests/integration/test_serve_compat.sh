@@ -85,14 +85,20 @@ expect_status 404 "B: traversal in filename" POST /api/analyze -d '{"filename":"
 expect_status 400 "B: invalid JSON" POST /api/analyze -d '{"filename":'
 expect_status 400 "B: bad num_storylines" POST /api/analyze -d '{"filename":"clip1.mp4","num_storylines":"x"}'
 expect_status 404 "B: unknown task" GET /api/analysis/00000000-0000-4000-8000-000000000000
-if has_analysis scenes; then
-  expect_status 200 "B: analyze a clip with one cut" POST /api/analyze -d '{"filename":"clip2.mp4","num_storylines":2}'
-  TID=$(json "$TMP/body" 'j["task_id"]')
-  for _ in $(seq 1 200); do
-    req GET "/api/analysis/$TID" >/dev/null
+# Starts a compat B task on sample $1 and waits (up to 30 s) until it is no
+# longer processing; its last answer is left in $TMP/body.
+b_task() {
+  expect_status 200 "B: analyze $1" POST /api/analyze -d "{\"filename\":\"$1\",\"num_storylines\":2}"
+  local tid
+  tid=$(json "$TMP/body" 'j["task_id"]')
+  for _ in $(seq 1 300); do
+    req GET "/api/analysis/$tid" >/dev/null
     [[ $(json "$TMP/body" 'j["status"]') == processing ]] || break
     sleep 0.1
   done
+}
+if has_analysis scenes; then
+  b_task clip2.mp4 # one cut
   "$PY" - "$TMP/body" <<'PYEOF' || fail "B: scenes of clip2: $(head -c 600 "$TMP/body")"
 import json, sys
 r = json.load(open(sys.argv[1]))["result"]
@@ -108,13 +114,7 @@ PYEOF
   pass "B: scenes grouped into consecutive storylines"
 fi
 if ((SPEECH)) && has_analysis transcript && has_analysis scenes; then
-  expect_status 200 "B: analyze a clip with speech in two scenes" POST /api/analyze -d '{"filename":"clip3.mp4","num_storylines":2}'
-  TID=$(json "$TMP/body" 'j["task_id"]')
-  for _ in $(seq 1 300); do
-    req GET "/api/analysis/$TID" >/dev/null
-    [[ $(json "$TMP/body" 'j["status"]') == processing ]] || break
-    sleep 0.1
-  done
+  b_task clip3.mp4 # speech in two scenes
   "$PY" - "$TMP/body" <<'PYEOF' || fail "B: transcript of clip3: $(head -c 900 "$TMP/body")"
 import json, sys
 r = json.load(open(sys.argv[1]))["result"]
