@@ -14,6 +14,10 @@
 //   8. scenes, faces, emotions, people on the same face twice (shared test
 //      data; skipped without it or the models) -> faces track, emotion chart,
 //      people gallery and annotated video, all seeking the player
+//   9. transcript, text, audio and pose on a generated clip with speech
+//      (espeak-ng) and a caption (drawtext) -> timed transcript and caption
+//      lines that seek the player, captions track, SRT/VTT downloads, the
+//      sound facts and loudness chart, and the skeleton video switch
 // Screenshots go to $VD_BROWSER_OUT (default: a temp folder, printed).
 //
 // Env: VIDAN (binary, required), VD_SRC (repo root; default ../..),
@@ -32,7 +36,7 @@ const SRC = process.env.VD_SRC || path.resolve(here, '../..');
 const VIDAN = process.env.VIDAN;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SKIP = 77;
-const DEADLINE_MS = 280_000;
+const DEADLINE_MS = 420_000;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vidan-browser-'));
 const OUT = process.env.VD_BROWSER_OUT || path.join(tmp, 'shots');
@@ -359,6 +363,11 @@ async function main() {
   if (faceSkip) log(`SKIP faces part: ${faceSkip}`);
   else await facesPart(new Set([jobId, decodeURIComponent(page.url().split('#/analyses/')[1])]));
 
+  // 9. speech, on-screen text, sound and pose
+  const mediaSkip = mediaSkipReason(offered);
+  if (mediaSkip) log(`SKIP media part: ${mediaSkip}`);
+  else await mediaPart(page.url());
+
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 }
 
@@ -494,6 +503,95 @@ async function facesPart(seen) {
   await waitSeek(1, 'the annotated video shows a frame with the face');
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(OUT, 'faces.png'), fullPage: true });
+}
+
+// ---- transcript, on-screen text, sound, pose ----------------------------------
+
+const MEDIA_ANALYSES = ['transcript', 'text', 'audio', 'pose'];
+
+function mediaSkipReason(offered) {
+  const missing = MEDIA_ANALYSES.filter((n) => !offered.includes(n));
+  if (missing.length) return `the server does not offer ${missing.join(', ')}`;
+  if (spawnSync('espeak-ng', ['--version']).status !== 0) return 'espeak-ng is not installed';
+  if (!/drawtext/.test(spawnSync('ffmpeg', ['-hide_banner', '-filters'], { encoding: 'utf8' }).stdout || ''))
+    return 'this ffmpeg has no drawtext filter';
+  const m = spawnSync(path.join(SRC, 'scripts', 'models'), ['--check'], { encoding: 'utf8' });
+  if (m.status !== 0) return 'the models are not installed (scripts/models)';
+  return null;
+}
+
+// 6 s: a spoken sentence from 0.5 s, and a caption on screen from 2 to 5 s.
+function makeMediaVideo(file) {
+  const wav = path.join(tmp, 'speech.wav');
+  const r = spawnSync('espeak-ng', ['-s', '140', '-w', wav, 'go forward ten meters and then turn left'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`espeak-ng failed: ${r.stderr}`);
+  ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x405060:size=480x270:rate=25:duration=6', '-i', wav,
+    '-filter_complex', "[0:v]drawtext=text='OPEN DAY':fontsize=40:fontcolor=white:box=1:boxcolor=black:x=40:y=100:" +
+      "enable='between(t,2,5)',format=yuv420p[v];[1:a]adelay=500,apad=whole_dur=6,aresample=16000[a]",
+    '-map', '[v]', '-map', '[a]', '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac',
+    '-movflags', '+faststart', file]);
+}
+
+async function mediaPart(prevUrl) {
+  const video = path.join(tmp, 'speech-caption.mp4');
+  makeMediaVideo(video);
+  await page.click('a[href="#/"]');
+  await page.waitForSelector('#analysis-types input[name=analysis]');
+  for (const n of await page.$$eval('#analysis-types input[name=analysis]', (els) => els.map((e) => e.value)))
+    await page.setChecked(`#analysis-types input[value="${n}"]`, MEDIA_ANALYSES.includes(n));
+  await page.setInputFiles('#file-input', video);
+  await page.waitForURL((u) => u.hash.startsWith('#/analyses/') && u.href !== prevUrl, { timeout: 60_000 });
+  await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
+    { timeout: 120_000 });
+  check(await page.locator('#job-state .state-succeeded').count() === 1, 'transcript, text, audio and pose succeeded',
+    await page.locator('#job-outcome').textContent());
+  await page.waitForFunction(() => document.getElementById('player').readyState >= 1, null, { timeout: 30_000 });
+
+  // transcript: timed lines that seek, downloads, captions on the player
+  const lines = await page.$$eval('#transcript li', (els) => els.map((e) => e.textContent));
+  check(lines.length >= 1 && lines.join(' ').split(/\s+/).length >= 4, 'the transcript is listed as timed lines',
+    JSON.stringify(lines));
+  const dl = await page.$$eval('#transcript-downloads a', (els) => els.map((e) => e.getAttribute('download')));
+  check(['transcript.srt', 'transcript.vtt', 'transcript.txt'].every((n) => dl.includes(n)),
+    'the transcript downloads as SRT, WebVTT and text', JSON.stringify(dl));
+  const vttHref = await page.$eval('#transcript-downloads a[download="transcript.vtt"]', (a) => a.href);
+  const vtt = await page.evaluate(async (u) => (await fetch(u)).text(), vttHref);
+  check(/^WEBVTT/.test(vtt) && /-->/.test(vtt), 'the WebVTT download is a WebVTT file', vtt.slice(0, 80));
+  check(await page.$eval('#player', (v) => v.querySelectorAll('track[kind="captions"]').length) === 1,
+    'the transcript is on the player as captions');
+  await page.$eval('#player', (v) => { v.currentTime = 5.5; });
+  await page.locator('#transcript .time').first().click();
+  const t0 = await page.$eval('#transcript .time', (b) => b.textContent);
+  await page.waitForFunction(() => document.getElementById('player').currentTime < 3, null, { timeout: 10_000 });
+  ok(`a transcript line seeks the player (${t0})`);
+
+  // on-screen text: the caption, with when it was on screen
+  const caps = await page.$$eval('#screen-text li', (els) => els.map((e) => e.textContent));
+  check(caps.some((c) => /OPEN DAY/.test(c)), 'the caption is listed as on-screen text', JSON.stringify(caps));
+  await page.locator('#screen-text .time').first().click();
+  await page.waitForFunction(() => {
+    const t = document.getElementById('player').currentTime;
+    return t > 1.5 && t < 3.1;
+  }, null, { timeout: 10_000 });
+  ok('the caption line seeks the player to when it appears');
+
+  // sound: facts, and the loudness chart when uPlot is installed
+  check(/LUFS/.test(await page.locator('#audio-facts').textContent()), 'the sound panel gives the loudness in LUFS');
+  if (fs.existsSync(path.join(SRC, 'web', 'vendor', 'uPlot.iife.min.js'))) {
+    await page.waitForSelector('#loudness-chart canvas');
+    ok('the loudness chart is drawn');
+  }
+
+  // pose: the skeleton video in the same player
+  await page.click('#pose-toggle');
+  await page.waitForFunction(() => {
+    const v = document.getElementById('player');
+    return /pose\.mp4$/.test(v.currentSrc) && v.readyState >= 1;
+  }, null, { timeout: 30_000 });
+  ok('the skeleton video plays in the page');
+  check(await page.$eval('#pose-toggle', (b) => b.getAttribute('aria-pressed')) === 'true',
+    'the skeleton switch shows it is on');
+  await page.screenshot({ path: path.join(OUT, 'media.png'), fullPage: true });
 }
 
 const guard = setTimeout(() => {
