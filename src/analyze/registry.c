@@ -20,6 +20,7 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_audio,
     &vd_analysis_transcript,
     &vd_analysis_text,
+    &vd_analysis_storylines,
     &vd_analysis_sleep,
 };
 

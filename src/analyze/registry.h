@@ -17,6 +17,7 @@ extern const struct vd_analysis_def vd_analysis_pose;
 extern const struct vd_analysis_def vd_analysis_audio;
 extern const struct vd_analysis_def vd_analysis_transcript;
 extern const struct vd_analysis_def vd_analysis_text;
+extern const struct vd_analysis_def vd_analysis_storylines;
 extern const struct vd_analysis_def vd_analysis_sleep;
 
 /* probe's JSON, reusable by the API's upload response. Caller owns it. */

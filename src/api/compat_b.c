@@ -3,12 +3,17 @@
  * (shared/compat.md section B, seed 003): /api/sample-videos,
  * /api/analyze and /api/analysis/{task_id}.
  *
- * A task is an ordinary job running probe + scenes + audio (+ transcript
- * when that analysis exists); this file reshapes its result into the
- * seed's JSON. Each scene's audio_features come from the audio analysis's
- * per-scene segments (librosa's definitions, as the seed computed them).
- * - Storylines group consecutive scenes into num_storylines runs of about
- *   equal scene count (a later issue makes them smart).
+ * A task is an ordinary job running probe + scenes + audio + storylines
+ * (+ transcript when that analysis exists); this file reshapes its result
+ * into the seed's JSON. Each scene's audio_features come from the audio
+ * analysis's per-scene segments (librosa's definitions, as the seed
+ * computed them).
+ * - Storylines come from the storylines analysis (num_storylines passed
+ *   as its parameter): scenes grouped by shared colour, people, words and
+ *   sound, so a storyline may hold scenes that are not adjacent. A task
+ *   whose result lacks it (stored before it existed, or the file had no
+ *   picture to compare) falls back to num_storylines runs of consecutive
+ *   scenes of about equal count.
  * - Transcript segments are placed in the scene holding their midpoint:
  *   that scene's audio_analysis.transcript is their text, and the result's
  *   segments[] lists each with its times in the video and in the scene.
@@ -107,22 +112,26 @@ void vd__api_b_analyze(struct vd_http_req *r, void *app) {
     goto out;
   }
   json_t *names = json_array();
-  const char *want[] = {"probe", "scenes", "audio", "transcript"};
+  const char *want[] = {"probe", "scenes", "audio", "transcript", "storylines"};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
     if (vd_analysis_find(want[i]))
       json_array_append_new(names, json_string(want[i]));
-  json_t *extra = json_pack("{s:s, s:I}", "filename", name, "num_storylines",
-                            (json_int_t)(json_is_integer(ns) ? json_integer_value(ns) : 3));
+  json_int_t nstory = json_is_integer(ns) ? json_integer_value(ns) : 3;
+  json_t *extra = json_pack("{s:s, s:I}", "filename", name, "num_storylines", nstory);
+  json_t *params = json_pack("{s:{s:I}}", "storylines", "num_storylines", nstory);
   j.analyses = json_dumps(names, JSON_COMPACT);
   j.extra = json_dumps(extra, JSON_COMPACT);
+  j.params = vd_analysis_find("storylines") ? json_dumps(params, JSON_COMPACT) : NULL;
   j.kind = "b";
   json_decref(names);
   json_decref(extra);
+  json_decref(params);
   if (vd__api_enqueue(a, r, &j) == 0)
     vd_http_json(r, 200, json_pack("{s:s, s:s, s:s}", "task_id", j.id, "status", "processing",
                                    "message", "Video analysis started in the background"));
   free(j.analyses);
   free(j.extra);
+  free(j.params);
 out:
   json_decref(req);
 }
@@ -178,6 +187,68 @@ static json_t *audio_segment(json_t *audio, size_t i) {
       return seg;
   }
   return NULL;
+}
+
+/* The seed's storylines from the storylines analysis's result `st`, with
+ * the seed's scene objects (`scenes`, in order) as members; NULL when the
+ * result is absent or names a scene that is not there. */
+static json_t *smart_storylines(json_t *st, json_t *scenes) {
+  json_t *list = json_object_get(st, "storylines");
+  if (!json_is_array(list))
+    return NULL;
+  json_t *out = json_array(), *s;
+  size_t i;
+  json_array_foreach(list, i, s) {
+    json_t *members = json_array(), *x;
+    size_t k;
+    json_array_foreach(json_object_get(s, "scenes"), k, x) {
+      json_int_t idx = json_integer_value(x);
+      json_t *sc = idx >= 1 ? json_array_get(scenes, (size_t)idx - 1) : NULL;
+      if (!sc) {
+        json_decref(members);
+        json_decref(out);
+        return NULL;
+      }
+      json_array_append(members, sc);
+    }
+    const char *name = json_string_value(json_object_get(s, "name"));
+    const char *desc = json_string_value(json_object_get(s, "description"));
+    json_array_append_new(
+        out, json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:o}", "id",
+                       json_sprintf("storyline_%zu", i + 1), "name", name ? name : "", "description",
+                       desc ? desc : "", "scenes", members, "duration",
+                       num_or_null(num(s, "duration", NULL)), "start_time",
+                       num_or_null(num(s, "start_time", NULL)), "end_time",
+                       num_or_null(num(s, "end_time", NULL))));
+  }
+  return out;
+}
+
+/* Fallback without the storylines result: nstory runs of consecutive
+ * scenes of about equal count. */
+static json_t *equal_runs(json_t *scenes, int nstory) {
+  size_t ns = json_array_size(scenes);
+  json_t *stories = json_array();
+  size_t groups = ns < (size_t)nstory ? ns : (size_t)nstory;
+  for (size_t g = 0; g < groups; g++) {
+    size_t from = g * ns / groups, to = (g + 1) * ns / groups;
+    json_t *members = json_array();
+    for (size_t k = from; k < to; k++)
+      json_array_append(members, json_array_get(scenes, k));
+    double st = num(json_array_get(scenes, from), "start_time", NULL);
+    double et = num(json_array_get(scenes, to - 1), "end_time", NULL);
+    double du = isfinite(st) && isfinite(et) ? et - st : NAN;
+    json_array_append_new(
+        stories,
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                  json_sprintf("storyline_%zu", g + 1), "name",
+                  json_sprintf("Storyline %zu", g + 1), "description",
+                  json_sprintf("Consecutive scenes %zu to %zu (%.1f seconds)", from + 1, to,
+                               isfinite(du) ? du : 0.0),
+                  "scenes", members, "duration", num_or_null(du), "start_time", num_or_null(st),
+                  "end_time", num_or_null(et)));
+  }
+  return stories;
 }
 
 /* The seed's result object from a finished job's vidan result. */
@@ -249,26 +320,9 @@ static json_t *b_result(const struct vd_job_rec *j, json_t *res, int nstory, con
   free(text);
   free(bounds);
   size_t ns = json_array_size(scenes);
-  json_t *stories = json_array();
-  size_t groups = ns < (size_t)nstory ? ns : (size_t)nstory;
-  for (size_t g = 0; g < groups; g++) {
-    size_t from = g * ns / groups, to = (g + 1) * ns / groups;
-    json_t *members = json_array();
-    for (size_t k = from; k < to; k++)
-      json_array_append(members, json_array_get(scenes, k));
-    double st = num(json_array_get(scenes, from), "start_time", NULL);
-    double et = num(json_array_get(scenes, to - 1), "end_time", NULL);
-    double du = isfinite(st) && isfinite(et) ? et - st : NAN;
-    json_array_append_new(
-        stories,
-        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                  json_sprintf("storyline_%zu", g + 1), "name",
-                  json_sprintf("Storyline %zu", g + 1), "description",
-                  json_sprintf("Consecutive scenes %zu to %zu (%.1f seconds)", from + 1, to,
-                               isfinite(du) ? du : 0.0),
-                  "scenes", members, "duration", num_or_null(du), "start_time", num_or_null(st),
-                  "end_time", num_or_null(et)));
-  }
+  json_t *stories = smart_storylines(json_object_get(results, "storylines"), scenes);
+  if (!stories)
+    stories = equal_runs(scenes, nstory);
   int w = (int)num(vstream, "width", NULL), h = (int)num(vstream, "height", NULL);
   char tstamp[40];
   vd_http_iso_time(j->finished, tstamp, sizeof(tstamp));

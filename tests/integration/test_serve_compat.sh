@@ -11,6 +11,11 @@ cp "$TMP/a.mp4" "$TMP/samples/clip1.mp4"
 ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc=size=160x120:rate=10:duration=2" \
   -f lavfi -i "color=c=red:size=160x120:rate=10:duration=2" -filter_complex "[0:v][1:v]concat=n=2:v=1[v]" \
   -map "[v]" -c:v libx264 -pix_fmt yuv420p "$TMP/samples/clip2.mp4" || fail "ffmpeg clip2"
+# clip4: cross-cutting, three shots: test pattern 0-2 s, red, test pattern 2-4 s.
+ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc=size=160x120:rate=10:duration=4" \
+  -f lavfi -i "color=c=red:size=160x120:rate=10:duration=2" -filter_complex \
+  "[0:v]split[p][q];[p]trim=0:2,setpts=PTS-STARTPTS[a];[q]trim=2:4,setpts=PTS-STARTPTS[c];[a][1:v][c]concat=n=3:v=1[v]" \
+  -map "[v]" -c:v libx264 -pix_fmt yuv420p "$TMP/samples/clip4.mp4" || fail "ffmpeg clip4"
 # clip3: two shots (cut at 4 s), a spoken sentence in each (espeak-ng).
 SPEECH=0
 if command -v espeak-ng >/dev/null; then
@@ -98,8 +103,13 @@ b_task() {
   done
 }
 if has_analysis scenes; then
+  # clip2, num_storylines 2: the storylines analysis (when registered)
+  # groups by what scenes share; the test pattern and the red shot share
+  # nothing, so the two scenes are two storylines, as the equal runs of
+  # consecutive scenes that came before also gave. Its description names
+  # the scene and its colour ("Scene 2: mostly red").
   b_task clip2.mp4 # one cut
-  "$PY" - "$TMP/body" <<'PYEOF' || fail "B: scenes of clip2: $(head -c 600 "$TMP/body")"
+  "$PY" - "$TMP/body" "$(has_analysis storylines && echo 1)" <<'PYEOF' || fail "B: scenes of clip2: $(head -c 600 "$TMP/body")"
 import json, sys
 r = json.load(open(sys.argv[1]))["result"]
 assert r["total_scenes"] == 2, r["total_scenes"]
@@ -110,8 +120,25 @@ assert (a["id"], a["start_frame"], a["end_frame"]) == ("scene_1", 0, 19), a
 assert (b["id"], b["start_frame"]) == ("scene_2", 20), b
 assert abs(a["end_time"] - 2.0) < 0.11 and abs(b["start_time"] - 2.0) < 0.11
 assert abs(st[0]["duration"] - 2.0) < 0.11 and st[1]["end_time"] == b["end_time"]
+if sys.argv[2] == "1":
+    assert st[1]["description"].startswith("Scene 2: mostly red"), st[1]["description"]
 PYEOF
-  pass "B: scenes grouped into consecutive storylines"
+  pass "B: scenes grouped into storylines"
+fi
+if has_analysis storylines; then
+  b_task clip4.mp4 # A-B-A: the storylines analysis puts both test-pattern shots in one storyline
+  "$PY" - "$TMP/body" <<'PYEOF' || fail "B: storylines of clip4: $(head -c 900 "$TMP/body")"
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+assert r["total_scenes"] == 3, r["total_scenes"]
+st = r["storylines"]
+assert [[sc["id"] for sc in s["scenes"]] for s in st] == [["scene_1", "scene_3"], ["scene_2"]], st
+a = st[0]
+assert a["start_time"] == a["scenes"][0]["start_time"] and a["end_time"] == a["scenes"][1]["end_time"]
+assert abs(a["duration"] - 4.0) < 0.21, a["duration"]   # the scenes' total, not end - start
+assert a["description"].startswith("Scenes 1, 3: "), a["description"]
+PYEOF
+  pass "B: cross-cut scenes share a storyline"
 fi
 if ((SPEECH)) && has_analysis transcript && has_analysis scenes; then
   b_task clip3.mp4 # speech in two scenes

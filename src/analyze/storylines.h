@@ -1,0 +1,21 @@
+/*
+ * storylines.h: the clustering step of the `storylines` analysis, exposed so
+ * that the unit tests can drive it with made-up similarity matrices.
+ *
+ * Ownership: arguments are borrowed; `sim` is not modified.
+ */
+#ifndef VD_ANALYZE_STORYLINES_H
+#define VD_ANALYZE_STORYLINES_H
+
+/*
+ * Average-linkage agglomerative clustering of n items from their pairwise
+ * similarities: sim is n*n, row-major, symmetric, higher = more alike (the
+ * diagonal is ignored). k >= 1: merge the most similar pair of clusters
+ * until k remain (k above n gives n). k == 0: merge while the most similar
+ * pair's average similarity is at least `threshold`. label[i] receives the
+ * cluster of item i, clusters numbered 0.. in the order of their first
+ * item. Returns the number of clusters (0 when n <= 0).
+ */
+int vd_storylines_cluster(const double *sim, int n, int k, double threshold, int *label);
+
+#endif
