@@ -27,8 +27,8 @@
  *   scene cannot chain two looks together. A best-neighbour cache per row
  *   makes a merge O(n) in the usual case; the matrix is O(n^2) memory, so
  *   the scene count is capped (STORY_MAX_SCENES) with a clear error.
- * - Descriptions state facts only: the scene numbers, people seen in at
- *   least half of the storyline's scenes, the dominant colour of its summed
+ * - Descriptions state facts only: the scene numbers, people seen in more
+ *   than half of the storyline's scenes, the dominant colour of its summed
  *   histogram, and words said in at least two of its scenes (any of its
  *   words when it has one scene), most frequent first.
  */
@@ -478,7 +478,7 @@ static json_t *shared_words(const struct scene *sc, const int *member, size_t nm
   return out;
 }
 
-/* People seen in at least half of the group's scenes, ascending ids. */
+/* People seen in more than half of the group's scenes, ascending ids. */
 static json_t *shared_people(const struct scene *sc, const int *member, size_t nm) {
   json_t *out = json_array();
   int last = -1;
@@ -496,7 +496,7 @@ static json_t *shared_people(const struct scene *sc, const int *member, size_t n
     for (size_t m = 0; m < nm; m++)
       for (size_t i = 0; i < sc[member[m]].npeople; i++)
         in += sc[member[m]].people[i] == next;
-    if (2 * in >= nm)
+    if (2 * in > nm)
       json_array_append_new(out, json_integer(next));
     last = next;
   }
