@@ -84,8 +84,6 @@ struct vd_run {
   vd_run_progress_fn progress;
   void *progress_opaque;
   const struct vd_analysis_def *const *extra; /* the opts', during vd_run_new only */
-  const char *const *asked; /* the opts' names, during vd_run_new only */
-  size_t nasked;
   struct vd_actx ctx[VD_MAX_ANALYSES];
   size_t n;
   struct vd_media *media;
@@ -122,15 +120,6 @@ static int add_with_deps(struct vd_run *r, const char *name, int depth, const ch
     if (r->ctx[i].def == def)
       return 0;
   VD_ASSERT(depth < 16); /* a dependency cycle in the table is a bug */
-  /* Optional dependencies that were asked for go first, so they finish first. */
-  for (const char *const *d = def->after; d && *d; d++)
-    for (size_t i = 0; i < r->nasked; i++)
-      if (!strcmp(r->asked[i], *d)) {
-        int ret = add_with_deps(r, *d, depth + 1, def->name, err);
-        if (ret < 0)
-          return ret;
-        break;
-      }
   for (const char *const *d = def->deps; d && *d; d++) {
     int ret = add_with_deps(r, *d, depth + 1, def->name, err);
     if (ret < 0)
@@ -142,6 +131,44 @@ static int add_with_deps(struct vd_run *r, const char *name, int depth, const ch
   c->run = r;
   c->def = def;
   return 0;
+}
+
+static int listed(const char *const *names, const char *name);
+
+/*
+ * Puts each analysis after the optional dependencies (`after`) the run
+ * has, however they got in: asked for, or pulled in as someone's
+ * dependency later in the list (audio before the scenes that storylines
+ * brings). A stable sort: each round takes the first analysis whose
+ * dependencies, required and optional, are already placed. The table has
+ * no cycles; if it ever did, the rest keeps its order.
+ */
+static void order_after(struct vd_run *r) {
+  struct vd_actx sorted[VD_MAX_ANALYSES];
+  int placed[VD_MAX_ANALYSES] = {0};
+  size_t n = 0;
+  while (n < r->n) {
+    size_t pick = r->n;
+    for (size_t i = 0; i < r->n && pick == r->n; i++) {
+      if (placed[i])
+        continue;
+      int ready = 1;
+      for (size_t k = 0; k < r->n && ready; k++) {
+        const char *name = r->ctx[k].def->name;
+        if (!placed[k] && k != i &&
+            (listed(r->ctx[i].def->deps, name) || listed(r->ctx[i].def->after, name)))
+          ready = 0;
+      }
+      if (ready)
+        pick = i;
+    }
+    if (pick == r->n) /* a cycle: keep the rest as it is */
+      for (pick = 0; placed[pick]; pick++)
+        ;
+    placed[pick] = 1;
+    sorted[n++] = r->ctx[pick];
+  }
+  memcpy(r->ctx, sorted, r->n * sizeof(sorted[0]));
 }
 
 int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *err) {
@@ -163,8 +190,6 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
   r->progress = o->progress;
   r->progress_opaque = o->progress_opaque;
   r->extra = o->extra;
-  r->asked = o->analyses;
-  r->nasked = o->n_analyses;
   r->warnings = json_array();
   if (o->params && !json_is_object(o->params)) {
     ret = vd_err_set(err, VD_ERR_INVALID, "params must be an object of analysis name -> object");
@@ -173,6 +198,7 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
   for (size_t i = 0; i < o->n_analyses; i++)
     if ((ret = add_with_deps(r, o->analyses[i], 0, NULL, err)) < 0)
       goto out;
+  order_after(r);
   /* Params for analyses that are not part of this run are a user mistake. */
   const char *key;
   json_t *val;
@@ -201,8 +227,6 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
     c->slot = (int)i;
   }
   r->extra = NULL; /* the caller's arrays: not needed past planning */
-  r->asked = NULL;
-  r->nasked = 0;
   *out = r;
   r = NULL;
 out:

@@ -52,6 +52,8 @@ done
 # scenes is an optional dependency: asked for too, it finishes first and
 # audio adds one segment per scene; audio alone does not pull it in.
 an "$tmp/steps.mp4" --analyses audio,scenes >"$tmp/steps-scenes.json" || { echo "FAIL: audio,scenes run"; fails=1; }
+# ... also when scenes comes in later, as another analysis's dependency
+an "$tmp/steps.mp4" --analyses audio,storylines >"$tmp/steps-story.json" || { echo "FAIL: audio,storylines run"; fails=1; }
 
 an "$tmp/mute.mp4" --analyses audio >/dev/null 2>"$tmp/mute.err"
 rc=$?
@@ -113,6 +115,9 @@ r = json.load(open(f"{d}/steps-scenes.json"))["results"]
 n = len(r["scenes"]["scenes"])
 check(n >= 1 and len(r["audio"].get("segments") or []) == n,
       f"audio,scenes: one audio segment per scene ({n})", len(r["audio"].get("segments") or []))
+r = json.load(open(f"{d}/steps-story.json"))["results"]
+check(list(r)[:2] == ["scenes", "audio"] and len(r["audio"].get("segments") or []) == len(r["scenes"]["scenes"]),
+      "audio,storylines: scenes (storylines' dependency) finishes before audio, which gets its segments", list(r))
 a = res("steps.mp4")["results"]["audio"]
 check(a["loudness"]["range_lu"] > 3, "steps.mp4: level steps give a loudness range", a["loudness"]["range_lu"])
 
