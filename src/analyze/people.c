@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
+#include "analyze/cluster.h"
 #include "analyze/faces_post.h"
 #include "core/util.h"
 
@@ -36,60 +37,15 @@ int vd_cluster_avg(const float *v, int n, int dim, double threshold, int *label)
   if (n <= 0)
     return 0;
   double *sim = vd_xmalloc((size_t)n * (size_t)n * sizeof(double));
-  int *size = vd_xmalloc((size_t)n * sizeof(int)), *root = vd_xmalloc((size_t)n * sizeof(int));
-  for (int i = 0; i < n; i++) {
-    size[i] = 1;
-    root[i] = i;
+  for (int i = 0; i < n; i++)
     for (int j = i; j < n; j++) {
       double d = 0;
       for (int k = 0; k < dim; k++)
         d += (double)v[(size_t)i * (size_t)dim + (size_t)k] * v[(size_t)j * (size_t)dim + (size_t)k];
       sim[(size_t)i * (size_t)n + (size_t)j] = sim[(size_t)j * (size_t)n + (size_t)i] = d;
     }
-  }
-  /* size[i] == 0 marks a cluster merged away; root[] points at the survivor. */
-  for (;;) {
-    int bi = -1, bj = -1;
-    double best = -INFINITY;
-    for (int i = 0; i < n; i++)
-      for (int j = i + 1; size[i] && j < n; j++)
-        if (size[j] && sim[(size_t)i * (size_t)n + (size_t)j] > best) {
-          best = sim[(size_t)i * (size_t)n + (size_t)j];
-          bi = i;
-          bj = j;
-        }
-    if (bi < 0 || best < threshold)
-      break;
-    /* Merge bj into bi: average similarity to every other cluster. */
-    for (int k = 0; k < n; k++) {
-      if (!size[k] || k == bi || k == bj)
-        continue;
-      double s = (size[bi] * sim[(size_t)bi * (size_t)n + (size_t)k] +
-                  size[bj] * sim[(size_t)bj * (size_t)n + (size_t)k]) /
-                 (size[bi] + size[bj]);
-      sim[(size_t)bi * (size_t)n + (size_t)k] = sim[(size_t)k * (size_t)n + (size_t)bi] = s;
-    }
-    size[bi] += size[bj];
-    size[bj] = 0;
-    for (int k = 0; k < n; k++)
-      if (root[k] == bj)
-        root[k] = bi;
-  }
-  /* Number clusters by their first member. */
-  int nc = 0;
-  for (int i = 0; i < n; i++)
-    label[i] = -1;
-  for (int i = 0; i < n; i++) {
-    if (label[i] >= 0)
-      continue;
-    for (int k = i; k < n; k++)
-      if (root[k] == root[i])
-        label[k] = nc;
-    nc++;
-  }
+  int nc = vd_cluster_avg_sim(sim, n, 0, threshold, label);
   free(sim);
-  free(size);
-  free(root);
   return nc;
 }
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "analyze/analyze.h"
-#include "analyze/storylines.h"
+#include "analyze/cluster.h"
 #include "core/err.h"
 #include "../helpers/testutil.h"
 
@@ -37,13 +37,13 @@ static void test_cross_cut(void **state) {
   two_level(s, g, 6, 0.9, 0.1);
   s[0 * 6 + 2] = s[2 * 6 + 0] = 0.8; /* not all equal, to exercise the order */
   memcpy(copy, s, sizeof(s));
-  assert_int_equal(vd_storylines_cluster(s, 6, 2, 0.5, label), 2);
+  assert_int_equal(vd_cluster_avg_sim(s, 6, 2, 0.5, label), 2);
   const int want[6] = {0, 1, 0, 1, 0, 1};
   assert_memory_equal(label, want, sizeof(want));
   assert_memory_equal(s, copy, sizeof(s));
-  assert_int_equal(vd_storylines_cluster(s, 6, 0, 0.5, label), 2);
+  assert_int_equal(vd_cluster_avg_sim(s, 6, 0, 0.5, label), 2);
   assert_memory_equal(label, want, sizeof(want));
-  assert_int_equal(vd_storylines_cluster(s, 6, 1, 0.5, label), 1);
+  assert_int_equal(vd_cluster_avg_sim(s, 6, 1, 0.5, label), 1);
   for (int i = 0; i < 6; i++)
     assert_int_equal(label[i], 0);
 }
@@ -54,15 +54,15 @@ static void test_cap_and_single(void **state) {
   double s[9];
   int label[3];
   two_level(s, g, 3, 1, 0.2);
-  assert_int_equal(vd_storylines_cluster(s, 3, 50, 0.5, label), 3);
+  assert_int_equal(vd_cluster_avg_sim(s, 3, 50, 0.5, label), 3);
   for (int i = 0; i < 3; i++)
     assert_int_equal(label[i], i);
   double one = 1;
   int l1 = 7;
-  assert_int_equal(vd_storylines_cluster(&one, 1, 3, 0.5, &l1), 1);
+  assert_int_equal(vd_cluster_avg_sim(&one, 1, 3, 0.5, &l1), 1);
   assert_int_equal(l1, 0);
-  assert_int_equal(vd_storylines_cluster(&one, 1, 0, 0.5, &l1), 1);
-  assert_int_equal(vd_storylines_cluster(NULL, 0, 3, 0.5, NULL), 0);
+  assert_int_equal(vd_cluster_avg_sim(&one, 1, 0, 0.5, &l1), 1);
+  assert_int_equal(vd_cluster_avg_sim(NULL, 0, 3, 0.5, NULL), 0);
 }
 
 /* Automatic: everything alike gives one group; nothing alike keeps all. */
@@ -72,12 +72,12 @@ static void test_threshold(void **state) {
   double s[16];
   int label[4];
   two_level(s, g, 4, 0.7, 0.7);
-  assert_int_equal(vd_storylines_cluster(s, 4, 0, 0.5, label), 1);
-  assert_int_equal(vd_storylines_cluster(s, 4, 0, 0.75, label), 4);
+  assert_int_equal(vd_cluster_avg_sim(s, 4, 0, 0.5, label), 1);
+  assert_int_equal(vd_cluster_avg_sim(s, 4, 0, 0.75, label), 4);
   /* three groups of sizes 1, 2, 1 in the order c a b a */
   const int h[4] = {2, 0, 1, 0};
   two_level(s, h, 4, 0.9, 0.3);
-  assert_int_equal(vd_storylines_cluster(s, 4, 0, 0.5, label), 3);
+  assert_int_equal(vd_cluster_avg_sim(s, 4, 0, 0.5, label), 3);
   const int want[4] = {0, 1, 2, 1}; /* numbered by first item */
   assert_memory_equal(label, want, sizeof(want));
 }
@@ -93,7 +93,7 @@ static void test_average_not_single(void **state) {
     if (i < 3)
       s[i * 4 + i + 1] = s[(i + 1) * 4 + i] = 0.8;
   }
-  int nc = vd_storylines_cluster(s, 4, 0, 0.5, label);
+  int nc = vd_cluster_avg_sim(s, 4, 0, 0.5, label);
   assert_int_equal(nc, 2);
   const int want[4] = {0, 0, 1, 1};
   assert_memory_equal(label, want, sizeof(want));
