@@ -446,8 +446,10 @@ static char *describe(const struct scene *sc, const int *member, size_t nm, json
     t = vd_xasprintf("%s %s", d, json_array_size(people) == 1 ? "person" : "people");
     free(d);
     d = t;
+    /* Counted from 1, as the page names them ("Person 1"); the people
+     * field keeps the people result's ids. */
     json_array_foreach(people, k, x) {
-      t = vd_xasprintf("%s%s %lld", d, k ? "," : "", (long long)json_integer_value(x));
+      t = vd_xasprintf("%s%s %lld", d, k ? "," : "", (long long)json_integer_value(x) + 1);
       free(d);
       d = t;
     }

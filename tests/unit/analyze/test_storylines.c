@@ -177,9 +177,9 @@ static void test_people_and_words(void **state) {
   assert_scenes(json_array_get(l, 0), "[1,3]");
   assert_scenes(json_array_get(l, 1), "[2,4]");
   assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "description")),
-                      "Scenes 1, 3: person 0, mostly red, words: harbour, boats");
+                      "Scenes 1, 3: person 1, mostly red, words: harbour, boats");
   assert_string_equal(json_string_value(json_object_get(json_array_get(l, 1), "description")),
-                      "Scenes 2, 4: person 1, mostly red, words: forward");
+                      "Scenes 2, 4: person 2, mostly red, words: forward");
   assert_true(json_is_true(json_object_get(json_object_get(st, "features"), "people")));
   assert_true(json_is_true(json_object_get(json_object_get(st, "features"), "words")));
   json_decref(st);
