@@ -63,6 +63,17 @@ static void open_ok(struct vd_media **m, const char *path) {
     fail_msg("open %s: %s", path, vd_err_msg(&e, r));
 }
 
+/* Opens `path` and collects, in one pass, every frame `w` delivers; returns
+ * the handle, since the collected views live until vd_media_free(). */
+static struct vd_media *collect_run(const char *path, const struct vd_video_want *w,
+                                    struct collect *c) {
+  struct vd_media *m;
+  open_ok(&m, path);
+  assert_int_equal(vd_media_want_video(m, w, collect_cb, c), 0);
+  assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+  return m;
+}
+
 static void test_every_frame_in_order(void **state) {
   (void)state;
   struct vd_media *m;
@@ -131,12 +142,9 @@ static void test_hsv_matches_opencv(void **state) {
                                     "-c:v rawvideo -pix_fmt bgr24 %s",
                                     cases[i].color, p),
                      0);
-    struct vd_media *m;
-    open_ok(&m, p);
     struct collect c = {0};
     struct vd_video_want w = {.fmt = VD_PIX_HSV24};
-    assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
-    assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+    struct vd_media *m = collect_run(p, &w, &c);
     assert_true(c.n >= 1);
     if (c.px[0] != cases[i].h || c.px[1] != cases[i].s || c.px[2] != cases[i].v)
       fail_msg("%s: got HSV (%d,%d,%d), want (%d,%d,%d)", cases[i].color, c.px[0], c.px[1],
@@ -158,12 +166,9 @@ static void test_cv_resize_samples_like_opencv(void **state) {
                                   "-pix_fmt gray %s",
                                   raw, p),
                    0);
-  struct vd_media *m;
-  open_ok(&m, p);
   struct collect c = {0};
   struct vd_video_want w = {.width = 2, .height = 1, .fmt = VD_PIX_GRAY8, .cv_resize = 1};
-  assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
-  assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+  struct vd_media *m = collect_run(p, &w, &c);
   assert_int_equal(c.n, 1);
   assert_int_equal(c.data0[0][0], 50);
   assert_int_equal(c.data0[0][1], 225);
@@ -193,12 +198,9 @@ static void test_gray_from_luma(void **state) {
     const char *p = vd_test_path(k ? "ramp-full.mkv" : "ramp.mkv");
     assert_int_equal(vd_test_ffmpeg("-f rawvideo -pix_fmt gray -s 256x4 -r 1 -i %s %s -c:v ffv1 %s",
                                     raw, how[k], p), 0);
-    struct vd_media *m;
-    open_ok(&m, p);
     struct collect c = {0};
     struct vd_video_want w = {.fmt = VD_PIX_GRAY8};
-    assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
-    assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+    struct vd_media *m = collect_run(p, &w, &c);
     assert_int_equal(c.n, 1);
     for (int x = 0; x < 256; x++)
       if (abs(c.data0[0][x] - x) > (k ? 0 : 1))
@@ -280,12 +282,9 @@ static void test_late_video_start(void **state) {
                                   "-map 0:a -map 1:v -c:v libx264 -preset ultrafast -c:a flac %s",
                                   p),
                    0);
-  struct vd_media *m;
-  open_ok(&m, p);
   struct collect c = {0};
   struct vd_video_want w = {.fmt = VD_PIX_GRAY8};
-  assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
-  assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+  struct vd_media *m = collect_run(p, &w, &c);
   assert_int_equal(c.n, 20);
   assert_true(fabs(c.times[0] - 1.0) < 0.02);
   vd_media_free(m);
@@ -367,12 +366,9 @@ static void test_truncated_keeps_decoded(void **state) {
   char cmd[1200];
   snprintf(cmd, sizeof(cmd), "head -c $(( $(stat -c %%s %s) / 2 )) %s > %s", full, full, cut);
   assert_int_equal(system(cmd), 0);
-  struct vd_media *m;
-  open_ok(&m, cut);
   struct collect c = {0};
   struct vd_video_want w = {.fmt = VD_PIX_GRAY8};
-  assert_int_equal(vd_media_want_video(m, &w, collect_cb, &c), 0);
-  assert_int_equal(vd_media_run(m, NULL, NULL, NULL), 0);
+  struct vd_media *m = collect_run(cut, &w, &c);
   assert_true(c.n > 20 && c.n < 200);
   assert_true(vd_media_incomplete(m));
   assert_true(vd_media_warning_count(m) >= 1);
