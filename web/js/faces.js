@@ -15,7 +15,7 @@
 // emotions,people}.c. Every part is optional: what is missing is not drawn.
 
 import { fileContentUrl } from './api.js';
-import { followPlayer, loadUplot, seekTo, shortTime, viewSwitch } from './player.js';
+import { seekTo, shortTime, timeChart, viewSwitch } from './player.js';
 import { fmtTimecode, h } from './util.js';
 
 const PERSON_COLOURS = 8;
@@ -128,39 +128,18 @@ function renderEmotions(em, video) {
   if (!data) return { section, draw: () => {} };
 
   const draw = async () => {
-    const uPlot = await loadUplot();
-    if (!uPlot) {
-      section.querySelector('.chart-hint')?.remove();
-      host.replaceWith(h('p', { class: 'notice info', id: 'emotion-chart-note' },
+    const chart = await timeChart(video, host, {
+      height: 220, times: data.times, values: data.series,
+      y: { range: [0, 1], values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) },
+      series: data.labels.map((l) => ({
+        label: l, stroke: EMOTION_COLOURS[l],
+        value: (u, v) => (v == null ? '' : `${(100 * v).toFixed(1)}%`),
+      })),
+      missing: h('p', { class: 'notice info', id: 'emotion-chart-note' },
         'The chart is not installed on this server (run scripts/web-deps to put uPlot in web/vendor/); ' +
-        'the shares below are for the whole video.'));
-      return;
-    }
-    const ink = getComputedStyle(document.body).color;
-    const grid = { stroke: 'rgba(127,127,127,.25)' };
-    const follow = followPlayer(uPlot, video, host, 220);
-    // The x range is the data's, fixed, so a click maps to a time the same way
-    // whatever uPlot would pad.
-    const x0 = data.times[0], x1 = Math.max(data.times[data.times.length - 1], x0 + 1);
-    const opts = {
-      width: Math.max(280, host.clientWidth || 600), height: 220,
-      scales: { x: { time: false, range: [x0, x1] }, y: { range: [0, 1] } },
-      axes: [
-        { stroke: ink, grid, values: (u, v) => v.map(shortTime) },
-        { stroke: ink, grid, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) },
-      ],
-      series: [{ label: 'time', value: (u, v) => (v == null ? '' : fmtTimecode(v)) },
-        ...data.labels.map((l) => ({
-          label: l, stroke: EMOTION_COLOURS[l] || ink, width: 2,
-          value: (u, v) => (v == null ? '' : `${(100 * v).toFixed(1)}%`),
-        }))],
-      cursor: { drag: { x: false, y: false } },
-      plugins: [follow.plugin],
-    };
-    const chart = new uPlot(opts, [data.times, ...data.series], host);
-    host.dataset.xmin = x0;
-    host.dataset.xmax = x1;
-    follow.attach(chart);
+        'the shares below are for the whole video.'),
+    });
+    if (!chart) section.querySelector('.chart-hint')?.remove();
   };
   return { section, draw };
 }

@@ -12,7 +12,7 @@
 // breaking the page.
 
 import { fileContentUrl } from './api.js';
-import { followPlayer, loadUplot, seekTo, shortTime, viewSwitch } from './player.js';
+import { seekTo, shortTime, timeChart, viewSwitch } from './player.js';
 import { fmtTimecode, h } from './util.js';
 
 const num = (x) => Number.isFinite(x);
@@ -96,28 +96,14 @@ function renderAudio(au, video) {
     ok ? host : null);
   const draw = async () => {
     if (!ok) return;
-    const uPlot = await loadUplot();
-    if (!uPlot) {
-      host.replaceWith(h('p', { class: 'notice info' },
-        'The chart is not installed on this server (run scripts/web-deps to put uPlot in web/vendor/).'));
-      return;
-    }
-    const ink = getComputedStyle(document.body).color;
-    const grid = { stroke: 'rgba(127,127,127,.25)' };
-    const follow = followPlayer(uPlot, video, host, 180);
-    const x0 = tl.times[0], x1 = Math.max(tl.times[tl.times.length - 1], x0 + 1);
-    const chart = new uPlot({
-      width: Math.max(280, host.clientWidth || 600), height: 180,
-      scales: { x: { time: false, range: [x0, x1] } },
-      axes: [{ stroke: ink, grid, values: (u, v) => v.map(shortTime) },
-        { stroke: ink, grid, values: (u, v) => v.map((x) => `${x} LUFS`), size: 70 }],
-      series: [{ label: 'time', value: (u, v) => (v == null ? '' : fmtTimecode(v)) },
-        { label: 'short-term loudness', stroke: '#4c78a8', width: 2, spanGaps: false,
-          value: (u, v) => (v == null ? 'silent' : `${v.toFixed(1)} LUFS`) }],
-      cursor: { drag: { x: false, y: false } },
-      plugins: [follow.plugin],
-    }, [tl.times, ys.map((v) => (num(v) ? v : null))], host);
-    follow.attach(chart);
+    await timeChart(video, host, {
+      height: 180, times: tl.times, values: [ys.map((v) => (num(v) ? v : null))],
+      y: { size: 70, values: (u, v) => v.map((x) => `${x} LUFS`) },
+      series: [{ label: 'short-term loudness', stroke: '#4c78a8', spanGaps: false,
+        value: (u, v) => (v == null ? 'silent' : `${v.toFixed(1)} LUFS`) }],
+      missing: h('p', { class: 'notice info' },
+        'The chart is not installed on this server (run scripts/web-deps to put uPlot in web/vendor/).'),
+    });
   };
   return { section, draw };
 }

@@ -3,7 +3,7 @@
 // annotated rendering of it (faces.mp4, pose.mp4), and loading uPlot for
 // charts that follow the player's time.
 
-import { fmtDuration, h } from './util.js';
+import { fmtDuration, fmtTimecode, h } from './util.js';
 
 export function seekTo(video, t) {
   if (!Number.isFinite(t)) return;
@@ -79,7 +79,7 @@ export function loadUplot() {
  * Returns the uPlot plugin to pass in the chart's options (before creating
  * it) and a function to call with the chart once created.
  */
-export function followPlayer(uPlot, video, host, height) {
+function followPlayer(uPlot, video, host, height) {
   const plugin = { hooks: { draw: [(u) => {
     const x = u.valToPos(video.currentTime || 0, 'x', true);
     if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) return;
@@ -108,4 +108,42 @@ export function followPlayer(uPlot, video, host, height) {
     }).observe(host);
   };
   return { plugin, attach };
+}
+
+/*
+ * Draws a chart over the player's time into `host`: x is time (the data's
+ * own range, fixed, so a click maps to a time the same way whatever uPlot
+ * would pad), with time labels, the playhead and click-to-seek. `y` gives
+ * the y axis: `values` (tick labels), optionally `range` and `size`.
+ * `series` are the data series' uPlot options (stroke defaults to the
+ * page's ink, width 2), `values` their data, one array per series. Resolves
+ * to the chart, or to null when uPlot is not installed: `host` is then
+ * replaced by `missing`, a note saying so.
+ */
+export async function timeChart(video, host, { height, times, values, y, series, missing }) {
+  const uPlot = await loadUplot();
+  if (!uPlot) {
+    host.replaceWith(missing);
+    return null;
+  }
+  const ink = getComputedStyle(document.body).color;
+  const grid = { stroke: 'rgba(127,127,127,.25)' };
+  const follow = followPlayer(uPlot, video, host, height);
+  const x0 = times[0], x1 = Math.max(times[times.length - 1], x0 + 1);
+  const yAxis = { stroke: ink, grid, values: y.values };
+  if (y.size) yAxis.size = y.size;
+  const scales = { x: { time: false, range: [x0, x1] } };
+  if (y.range) scales.y = { range: y.range };
+  const chart = new uPlot({
+    width: Math.max(280, host.clientWidth || 600), height, scales,
+    axes: [{ stroke: ink, grid, values: (u, v) => v.map(shortTime) }, yAxis],
+    series: [{ label: 'time', value: (u, v) => (v == null ? '' : fmtTimecode(v)) },
+      ...series.map((s) => ({ width: 2, ...s, stroke: s.stroke || ink }))],
+    cursor: { drag: { x: false, y: false } },
+    plugins: [follow.plugin],
+  }, [times, ...values], host);
+  host.dataset.xmin = x0;
+  host.dataset.xmax = x1;
+  follow.attach(chart);
+  return chart;
 }
