@@ -232,7 +232,7 @@ static int full_range(const AVFrame *f) {
 /* (Re)builds the scaler and buffers when the source geometry changes. */
 static int view_prepare(struct view *v, const AVFrame *src) {
   if ((v->sws || v->luma) && v->src_w == src->width && v->src_h == src->height &&
-      v->src_fmt == src->format)
+      v->src_fmt == src->format && (!v->luma || v->src_range == (int)src->color_range))
     return 0;
   view_release(v);
   int pw = (v->rot == 90 || v->rot == 270) ? v->h : v->w;
@@ -280,6 +280,7 @@ static int view_prepare(struct view *v, const AVFrame *src) {
   v->src_w = src->width;
   v->src_h = src->height;
   v->src_fmt = src->format;
+  v->src_range = (int)src->color_range;
   v->serial = -1;
   return 0;
 }

@@ -56,6 +56,7 @@ struct view {
   int full_ls;
   struct cv_tap *xtaps; /* cv: per output column, source columns and weight */
   int src_w, src_h, src_fmt; /* what sws was built for */
+  int src_range;             /* and the colour range the luma table expands */
   uint8_t *a[4];     /* sws output (pre-rotation geometry) */
   int als[4];
   uint8_t *b[4];     /* rotated output, when rot != 0 */
