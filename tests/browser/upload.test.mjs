@@ -60,6 +60,14 @@ function check(cond, what, detail) {
   ok(what);
 }
 
+// The state badge follows the event stream, so it can read "failed" while the
+// page is still fetching the final job; the outcome notice appears only after
+// that fetch. Waiting on the badge raced under ASan (CI, 2026-11-23).
+async function waitFinished(timeout = 120_000) {
+  await page.waitForSelector('#job-outcome .notice', { timeout });
+  return page.locator('#job-outcome').textContent();
+}
+
 async function cleanup() {
   if (context) await context.close().catch(() => {});
   if (server && server.exitCode === null) {
@@ -261,9 +269,7 @@ async function main() {
   await page.waitForSelector('#job-state .state');
   if (await page.locator('#job-state .state-running').count())
     await page.screenshot({ path: path.join(OUT, 'progress.png') }); // for people; too fast to assert
-  await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
-    { timeout: 120_000 });
-  const outcome = await page.locator('#job-outcome').textContent();
+  const outcome = await waitFinished();
   check(await page.locator('#job-state .state-succeeded').count() === 1, 'the analysis succeeded', outcome);
   check(eventStreams.length >= 1, 'progress came over Server-Sent Events (/events)');
   check(loads === 1, 'the page never reloaded', String(loads));
@@ -352,8 +358,7 @@ async function main() {
   for (const n of offered) await page.setChecked(`#analysis-types input[value="${n}"]`, n === 'scenes');
   await page.setInputFiles('#file-input', tone);
   await page.waitForURL((u) => u.hash.startsWith('#/analyses/') && !u.hash.endsWith(encodeURIComponent(jobId)));
-  await page.waitForSelector('#job-state .state-failed, #job-state .state-succeeded', { timeout: 60_000 });
-  const why = await page.locator('#job-outcome').textContent();
+  const why = await waitFinished(60_000);
   check(/The analysis failed\./.test(why) && /needs a video stream/.test(why) && /tone\.wav/.test(why) &&
     !/blobs\//.test(why), 'a failed analysis says why, in words, naming the file', why);
   await page.screenshot({ path: path.join(OUT, 'failed.png') });
@@ -414,8 +419,7 @@ async function facesPart(seen) {
   await page.setInputFiles('#file-input', video);
   await page.waitForURL((u) => u.hash.startsWith('#/analyses/') &&
     !seen.has(decodeURIComponent(u.hash.slice('#/analyses/'.length))), { timeout: 60_000 });
-  await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
-    { timeout: 120_000 });
+  await waitFinished();
   check(await page.locator('#job-state .state-succeeded').count() === 1, 'scenes, faces, emotions and people succeeded',
     await page.locator('#job-outcome').textContent());
 
@@ -541,8 +545,7 @@ async function mediaPart(prevUrl) {
     await page.setChecked(`#analysis-types input[value="${n}"]`, MEDIA_ANALYSES.includes(n));
   await page.setInputFiles('#file-input', video);
   await page.waitForURL((u) => u.hash.startsWith('#/analyses/') && u.href !== prevUrl, { timeout: 60_000 });
-  await page.waitForSelector('#job-state .state-succeeded, #job-state .state-failed, #job-state .state-canceled',
-    { timeout: 120_000 });
+  await waitFinished();
   check(await page.locator('#job-state .state-succeeded').count() === 1, 'transcript, text, audio and pose succeeded',
     await page.locator('#job-outcome').textContent());
   await page.waitForFunction(() => document.getElementById('player').readyState >= 1, null, { timeout: 30_000 });
