@@ -57,6 +57,13 @@ void vd_webhook_rec_fini(struct vd_webhook_rec *h) {
   memset(h, 0, sizeof(*h));
 }
 
+void vd_fingerprint_rec_fini(struct vd_fingerprint_rec *f) {
+  if (!f)
+    return;
+  free(f->data);
+  memset(f, 0, sizeof(*f));
+}
+
 void vd_idlist_fini(struct vd_idlist *l) {
   if (!l)
     return;
@@ -134,6 +141,14 @@ void vd__read_id(const struct vd__row *r, int col, struct vd_idlist *l) {
   l->ids = vd_xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
   COPY(r, col, l->ids[l->n]);
   l->n++;
+}
+
+void vd__read_fingerprint(const struct vd__row *r, struct vd_fingerprint_rec *f) {
+  memset(f, 0, sizeof(*f));
+  f->seq = I64(r, 0);
+  COPY(r, 1, f->file_id);
+  f->data = TEXT(r, 2);
+  f->created = DBL(r, 3);
 }
 
 void vd__read_count(const struct vd__row *r, int64_t counts[VD_JOB_NSTATES]) {
@@ -295,4 +310,23 @@ int vd_store_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) 
 }
 int vd_store_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) {
   return s->ops->webhook_count(s, n, err);
+}
+int vd_store_fingerprint_put(struct vd_store *s, const char *file_id, const char *data,
+                             struct vd_err *err) {
+  return s->ops->fingerprint_put(s, file_id, data, err);
+}
+int vd_store_fingerprint_get(struct vd_store *s, const char *file_id,
+                             struct vd_fingerprint_rec *out, struct vd_err *err) {
+  return s->ops->fingerprint_get(s, file_id, out, err);
+}
+int vd_store_fingerprint_since(struct vd_store *s, int64_t seq, int limit,
+                               struct vd_fingerprint_rec **out, size_t *n, struct vd_err *err) {
+  return s->ops->fingerprint_since(s, seq, limit, out, n, err);
+}
+int vd_store_fingerprint_delete(struct vd_store *s, const char *file_id, struct vd_err *err) {
+  return s->ops->fingerprint_delete(s, file_id, err);
+}
+int vd_store_fingerprint_missing(struct vd_store *s, int64_t seq, int limit,
+                                 struct vd_job_rec **out, size_t *n, struct vd_err *err) {
+  return s->ops->fingerprint_missing(s, seq, limit, out, n, err);
 }

@@ -107,6 +107,14 @@ struct vd_webhook_rec {
   double next_at;    /* Unix seconds: when it may be tried (again) */
 };
 
+/* The fingerprint of a file, for the duplicate check (dup.h). */
+struct vd_fingerprint_rec {
+  int64_t seq;       /* order of the last put; the catch-up cursor */
+  char file_id[65];  /* the file it belongs to (deleted with it) */
+  char *data;        /* base64 of vd_fp_save's serialized form */
+  double created;    /* Unix seconds of the last put */
+};
+
 /* Blob ids that nothing references any more after a delete. */
 struct vd_idlist {
   size_t n;
@@ -122,6 +130,7 @@ void vd_job_rec_fini(struct vd_job_rec *j);
 void vd_artifact_rec_fini(struct vd_artifact_rec *a);
 void vd_webhook_rec_fini(struct vd_webhook_rec *h);
 void vd_idlist_fini(struct vd_idlist *l);
+void vd_fingerprint_rec_fini(struct vd_fingerprint_rec *f);
 
 /*
  * Opens a store. `url` is "sqlite:PATH" or a plain path (SQLite), or a
@@ -229,5 +238,31 @@ int vd_store_webhook_retry(struct vd_store *s, int64_t id, double next_at, const
 int vd_store_webhook_delete(struct vd_store *s, int64_t id, struct vd_err *err) VD_WUR;
 /* Number of pending deliveries. */
 int vd_store_webhook_count(struct vd_store *s, int64_t *n, struct vd_err *err) VD_WUR;
+
+/* ---- fingerprints (duplicate check) ------------------------------------------ */
+
+/* Stores `data` (base64 text) as the fingerprint of file `file_id`,
+ * replacing an older one. Putting the same data again changes nothing;
+ * different data gets a new seq, so vd_store_fingerprint_since() readers
+ * see the replacement. VD_ERR_NOT_FOUND when there is no such file. */
+int vd_store_fingerprint_put(struct vd_store *s, const char *file_id, const char *data,
+                             struct vd_err *err) VD_WUR;
+/* VD_ERR_NOT_FOUND when the file has none. */
+int vd_store_fingerprint_get(struct vd_store *s, const char *file_id,
+                             struct vd_fingerprint_rec *out, struct vd_err *err) VD_WUR;
+/* Fingerprints put after `seq` (0 = all), oldest first, at most `limit`.
+ * *out is an array of *n records (vd_fingerprint_rec_fini each, then free). */
+int vd_store_fingerprint_since(struct vd_store *s, int64_t seq, int limit,
+                               struct vd_fingerprint_rec **out, size_t *n,
+                               struct vd_err *err) VD_WUR;
+/* Removes a file's fingerprint (deleting the file does it too).
+ * VD_ERR_NOT_FOUND when it had none. */
+int vd_store_fingerprint_delete(struct vd_store *s, const char *file_id, struct vd_err *err) VD_WUR;
+/* Succeeded jobs after `seq` (job seq, 0 = all) whose result holds a
+ * `fingerprint` while their file has no stored fingerprint: what a crash
+ * between a job's end and its fingerprint put left behind. Oldest first, at
+ * most `limit`, with results (vd_job_rec_fini each, then free). */
+int vd_store_fingerprint_missing(struct vd_store *s, int64_t seq, int limit,
+                                 struct vd_job_rec **out, size_t *n, struct vd_err *err) VD_WUR;
 
 #endif

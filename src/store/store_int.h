@@ -49,6 +49,16 @@ struct vd_store_ops {
   int (*webhook_count)(struct vd_store *s, int64_t *n, struct vd_err *err);
   /* Optional (NULL: VD_ERR_UNSUPPORTED). */
   int (*job_wait)(struct vd_store *s, int timeout_ms, struct vd_err *err);
+  /* fingerprints (store_fp_sqlite.c, store_fp_pg.c; VD__STORE_FP_OPS) */
+  int (*fingerprint_put)(struct vd_store *s, const char *file_id, const char *data,
+                         struct vd_err *err);
+  int (*fingerprint_get)(struct vd_store *s, const char *file_id, struct vd_fingerprint_rec *out,
+                         struct vd_err *err);
+  int (*fingerprint_since)(struct vd_store *s, int64_t seq, int limit,
+                           struct vd_fingerprint_rec **out, size_t *n, struct vd_err *err);
+  int (*fingerprint_delete)(struct vd_store *s, const char *file_id, struct vd_err *err);
+  int (*fingerprint_missing)(struct vd_store *s, int64_t seq, int limit, struct vd_job_rec **out,
+                             size_t *n, struct vd_err *err);
 };
 
 struct vd_store {
@@ -67,6 +77,27 @@ struct vd_store {
   .blob_referenced = p##_blob_referenced, .webhook_claim = p##_webhook_claim,                      \
   .webhook_retry = p##_webhook_retry, .webhook_delete = p##_webhook_delete,                        \
   .webhook_count = p##_webhook_count
+
+/* The fingerprint ops of a backend, which live in their own file
+ * (store_fp_<backend>.c) and reach the backend's pool through
+ * vd__sq_pool_of / vd__pg_pool_of. */
+#define VD__STORE_FP_OPS(p)                                                                        \
+  .fingerprint_put = vd__##p##_fingerprint_put, .fingerprint_get = vd__##p##_fingerprint_get,      \
+  .fingerprint_since = vd__##p##_fingerprint_since,                                                \
+  .fingerprint_delete = vd__##p##_fingerprint_delete,                                              \
+  .fingerprint_missing = vd__##p##_fingerprint_missing
+#define VD__STORE_FP_DECLS(p)                                                                      \
+  int vd__##p##_fingerprint_put(struct vd_store *s, const char *file_id, const char *data,         \
+                                struct vd_err *err);                                               \
+  int vd__##p##_fingerprint_get(struct vd_store *s, const char *file_id,                           \
+                                struct vd_fingerprint_rec *out, struct vd_err *err);               \
+  int vd__##p##_fingerprint_since(struct vd_store *s, int64_t seq, int limit,                      \
+                                  struct vd_fingerprint_rec **out, size_t *n, struct vd_err *err); \
+  int vd__##p##_fingerprint_delete(struct vd_store *s, const char *file_id, struct vd_err *err);   \
+  int vd__##p##_fingerprint_missing(struct vd_store *s, int64_t seq, int limit,                    \
+                                    struct vd_job_rec **out, size_t *n, struct vd_err *err)
+VD__STORE_FP_DECLS(sq);
+VD__STORE_FP_DECLS(pg);
 
 /* ---- shared by the backends (store.c) ------------------------------------------
  * Both backends select the same columns in the same order (FILE_COLS,
@@ -105,6 +136,8 @@ void vd__read_webhook(const struct vd__row *r, struct vd_webhook_rec *h);
 void vd__read_id(const struct vd__row *r, int col, struct vd_idlist *l);
 /* Columns (state name, count) added to counts[state]. */
 void vd__read_count(const struct vd__row *r, int64_t counts[VD_JOB_NSTATES]);
+#define VD__FP_COLS "seq, file_id, data, created"
+void vd__read_fingerprint(const struct vd__row *r, struct vd_fingerprint_rec *f);
 
 /* Up to `cap` records of `size` bytes, for listings. */
 struct vd__page {
@@ -174,6 +207,10 @@ int vd__sq_with_tx(struct vd__sq_pool *p, vd__sq_tx_fn fn, void *arg, struct vd_
 /* Text column i: a heap copy (NULL for NULL), or copied into buf ("" for NULL). */
 char *vd__sq_text(struct sqlite3_stmt *st, int i);
 void vd__sq_copy(struct sqlite3_stmt *st, int i, char *buf, size_t len);
+/* The pool and column readers of a SQLite store (store_sqlite.c), for
+ * store_fp_sqlite.c. */
+struct vd__sq_pool *vd__sq_pool_of(struct vd_store *s);
+extern const struct vd__cols *const vd__sq_cols;
 
 /* ---- PostgreSQL backend internals ------------------------------------------
  * store_schema.c: vd__pg_migrations[i] moves a database from version i to
@@ -222,5 +259,9 @@ char *vd__pg_text(struct pg_result *r, int row, int col);
 void vd__pg_copy(struct pg_result *r, int row, int col, char *buf, size_t len);
 int64_t vd__pg_int(struct pg_result *r, int row, int col);
 double vd__pg_double(struct pg_result *r, int row, int col);
+/* The pool and column readers of a PostgreSQL store (store_pg.c), for
+ * store_fp_pg.c. */
+struct vd__pg_pool *vd__pg_pool_of(struct vd_store *s);
+extern const struct vd__cols *const vd__pg_cols;
 
 #endif

@@ -52,6 +52,10 @@ static double col_dbl(void *r, int i, int col) { return vd__pg_double(r, i, col)
 static const struct vd__cols pg_cols = {col_text, col_copy, col_i64, col_dbl};
 #define ROW(r, i) (&(struct vd__row){&pg_cols, (r), (i)})
 
+/* For the operations in store_fp_pg.c. */
+struct vd__pg_pool *vd__pg_pool_of(struct vd_store *s) { return pool_of(s); }
+const struct vd__cols *const vd__pg_cols = &pg_cols;
+
 static void row_int(PGresult *r, int i, void *u) { *(int64_t *)u = vd__pg_int(r, i, 0); }
 
 static void row_id(PGresult *r, int i, void *u) { vd__pg_copy(r, i, 0, u, 65); }
@@ -519,7 +523,8 @@ static void pg_free(struct vd_store *s) {
 }
 
 static const struct vd_store_ops pg_ops = {
-    .name = "postgresql", VD__STORE_OPS(pg), .job_wait = pg_job_wait};
+    .name = "postgresql", VD__STORE_OPS(pg), .job_wait = pg_job_wait,
+    VD__STORE_FP_OPS(pg)};
 
 int vd__store_pg_open(struct vd_store **out, const char *conninfo, struct vd_err *err) {
   struct pg *q = vd_xcalloc(1, sizeof(*q));

@@ -78,7 +78,18 @@
   " error TEXT);"                                                                                  \
   "CREATE INDEX webhooks_due ON webhooks(next_at);"
 
-#define HISTORY(PK, REAL, INT64) V1(PK, REAL, INT64), V2(PK, REAL, INT64)
+/* 2 → 3: each file's fingerprint for the duplicate check (store.h). The
+ * data is base64 text, as the `fingerprint` analysis returns it, so both
+ * backends bind and read it like any text. seq orders the puts, so a node
+ * loads only what was put since it last looked. */
+#define V3(PK, REAL, INT64)                                                                        \
+  "CREATE TABLE fingerprints("                                                                     \
+  " seq " PK ","                                                                                   \
+  " file_id TEXT NOT NULL UNIQUE REFERENCES files(id) ON DELETE CASCADE,"                          \
+  " data TEXT NOT NULL,"                                                                           \
+  " created " REAL " NOT NULL);"
+
+#define HISTORY(PK, REAL, INT64) V1(PK, REAL, INT64), V2(PK, REAL, INT64), V3(PK, REAL, INT64)
 
 const char *const vd__sqlite_migrations[] = {
     HISTORY("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "INTEGER")};

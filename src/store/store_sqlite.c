@@ -47,6 +47,10 @@ static double col_dbl(void *st, int i, int col) {
 static const struct vd__cols sq_cols = {col_text, col_copy, col_i64, col_dbl};
 #define ROW(st) (&(struct vd__row){&sq_cols, (st), 0})
 
+/* For the operations in store_fp_sqlite.c. */
+struct vd__sq_pool *vd__sq_pool_of(struct vd_store *s) { return pool_of(s); }
+const struct vd__cols *const vd__sq_cols = &sq_cols;
+
 static void row_int(sqlite3_stmt *st, void *u) { *(int64_t *)u = sqlite3_column_int64(st, 0); }
 
 static void row_id(sqlite3_stmt *st, void *u) { vd__sq_copy(st, 0, u, 65); }
@@ -512,7 +516,8 @@ static void sq_free(struct vd_store *s) {
   free(q);
 }
 
-static const struct vd_store_ops sqlite_ops = {.name = "sqlite", VD__STORE_OPS(sq)};
+static const struct vd_store_ops sqlite_ops = {.name = "sqlite", VD__STORE_OPS(sq),
+                                               VD__STORE_FP_OPS(sq)};
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err) {
   struct sq *q = vd_xcalloc(1, sizeof(*q));

@@ -19,7 +19,7 @@ set -uo pipefail
 if [[ "${1:-}" != --inside ]]; then
   skip() { echo "SKIP: $*"; exit 77; }
   : "${VIDAN:?VIDAN must name the vidan binary}" "${VD_BUILD:?VD_BUILD must name the build folder}"
-  for t in test_store test_store_webhook; do
+  for t in test_store test_store_webhook test_store_fp; do
     [[ -x "$VD_BUILD/$t" ]] || skip "$VD_BUILD/$t is not built"
   done
   tmp=$(mktemp -d /tmp/vd-pg.XXXXXX)
@@ -58,7 +58,7 @@ fail() {
 T0=$(date +%s.%N)
 elapsed() { "$PY" -c "import time; print(f'{time.time() - $T0:.1f}')"; }
 
-for t in test_store test_store_webhook; do
+for t in test_store test_store_webhook test_store_fp; do
   "$VD_BUILD/$t" --pg >"$TMP/$t.log" 2>&1 || { tail -n 40 "$TMP/$t.log"; fail "$t --pg"; }
   pass "$t --pg: $(grep -o 'PASSED.*' "$TMP/$t.log")"
 done
