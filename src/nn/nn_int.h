@@ -46,6 +46,7 @@ struct vd__nn_attr {
   int index;            /* multi-output ops (Unpack): which output this node stands for */
   int dst;              /* Cast, ArgMax: output dtype (enum vd__nn_dtype); 0 = the rule below */
   int align_corners, half_pixel; /* ResizeBilinear */
+  int begin_mask, end_mask, shrink_mask; /* StridedSlice: bit i applies to dim i */
 };
 
 struct vd__nn_exec;
@@ -151,6 +152,10 @@ struct vd__nn_geom {
 int vd__nn_window(const struct vd__nn_attr *a, int64_t h, int64_t w, int64_t kh, int64_t kw,
                   struct vd__nn_geom *g, struct vd_err *e);
 
+/* An axis given as a constant int32 scalar tensor `t` (ConcatV2, ArgMax,
+ * GatherV2): negative counts from the end; 0 or an error naming the axis. */
+int vd__nn_const_axis(const struct vd__nn_tensor *t, int rank, int *ax, struct vd_err *e);
+
 /* Applies a fused activation in place to n floats. */
 void vd__nn_activate(float *restrict x, int64_t n, int act, float alpha);
 
@@ -162,6 +167,7 @@ extern const struct vd__nn_op vd__nn_ops_conv[];
 extern const struct vd__nn_op vd__nn_ops_elem[];
 extern const struct vd__nn_op vd__nn_ops_shape[];
 extern const struct vd__nn_op vd__nn_ops_index[];
+extern const struct vd__nn_op vd__nn_ops_detect[];
 
 /* Attribute helpers (attr.c). */
 /* An int64 written as a JSON integer or a decimal string; 0 or -1. */

@@ -3,7 +3,9 @@
  * right-aligned; a dimension of 1 stretches); unary ops and Softmax (over the
  * last axis). Binary ops other than RealDiv also compute on int32 (index
  * arithmetic after ArgMax), with integer semantics: FloorDiv rounds towards
- * minus infinity, as TensorFlow's does.
+ * minus infinity, as TensorFlow's does, and FloorMod takes the divisor's
+ * sign. Equal gives 1 or 0 in its operands' dtype: the runtime has no bool,
+ * and the Cast that follows a comparison in TF graphs then reads it as is.
  *
  * Broadcasting first merges neighbouring dimensions that broadcast the same
  * way, so the common cases (same shape; per-channel vector against NHWC; a
@@ -21,7 +23,7 @@
 #pragma GCC optimize("-fvect-cost-model=dynamic")
 #endif
 
-enum binop { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_FLOORDIV };
+enum binop { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_FLOORDIV, B_FLOORMOD, B_EQUAL };
 enum unop { U_RELU, U_RELU6, U_ABS, U_SQUARE, U_RSQRT, U_SQRT, U_SIGMOID, U_EXP, U_NEG, U_TANH,
             U_LEAKY, U_ELU };
 
@@ -32,6 +34,7 @@ static const struct {
     {"Add", B_ADD},     {"AddV2", B_ADD},      {"BiasAdd", B_ADD},   {"Sub", B_SUB},
     {"Mul", B_MUL},     {"RealDiv", B_DIV},    {"Div", B_DIV},       {"Maximum", B_MAX},
     {"Minimum", B_MIN}, {"SquaredDifference", B_SQDIFF}, {"FloorDiv", B_FLOORDIV},
+    {"FloorMod", B_FLOORMOD}, {"Equal", B_EQUAL},
     {"Relu", U_RELU},   {"Relu6", U_RELU6},    {"Abs", U_ABS},       {"Square", U_SQUARE},
     {"Rsqrt", U_RSQRT}, {"Sqrt", U_SQRT},      {"Sigmoid", U_SIGMOID}, {"Exp", U_EXP},
     {"Neg", U_NEG},     {"Tanh", U_TANH},      {"LeakyRelu", U_LEAKY}, {"Elu", U_ELU},
@@ -165,6 +168,14 @@ struct bin_job {
     }                                                                                         \
   } while (0)
 
+/* The remainder with the divisor's sign, as TF.js computes it (in double). */
+static float floormod_f32(float x, float y) {
+  double r = fmod((double)x, (double)y);
+  if (r != 0 && ((r < 0) != (y < 0)))
+    r += y;
+  return (float)r;
+}
+
 static void bin_inner(int op, int64_t n, const float *restrict a, int64_t sa,
                       const float *restrict b, int64_t sb, float *restrict o) {
   switch (op) {
@@ -189,6 +200,12 @@ static void bin_inner(int op, int64_t n, const float *restrict a, int64_t sa,
   case B_FLOORDIV:
     BIN_LOOPS((float)floor((double)x / y)); /* as TF.js: in double */
     break;
+  case B_FLOORMOD:
+    BIN_LOOPS(floormod_f32(x, y));
+    break;
+  case B_EQUAL:
+    BIN_LOOPS(x == y ? 1.0f : 0.0f);
+    break;
   default:
     BIN_LOOPS((x - y) * (x - y));
     break;
@@ -204,6 +221,14 @@ static int32_t floordiv_i32(int32_t x, int32_t y) {
     return (int32_t)(0u - (uint32_t)x);
   int32_t q = x / y;
   return (q * y != x && ((x < 0) != (y < 0))) ? q - 1 : q;
+}
+
+/* x - floordiv(x, y) * y: the divisor's sign; x mod 0 gives 0 like x / 0. */
+static int32_t floormod_i32(int32_t x, int32_t y) {
+  if (y == 0 || y == -1)
+    return 0;
+  int32_t r = x % y;
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 
 /* int32 arithmetic wraps like TF's (computed unsigned: no UB on overflow). */
@@ -230,6 +255,12 @@ static void bin_inner_i32(int op, int64_t n, const int32_t *restrict a, int64_t 
       break;
     case B_FLOORDIV:
       o[i] = floordiv_i32(x, y);
+      break;
+    case B_FLOORMOD:
+      o[i] = floormod_i32(x, y);
+      break;
+    case B_EQUAL:
+      o[i] = x == y;
       break;
     default: /* B_SQDIFF; B_DIV is refused by infer */
       o[i] = (int32_t)((ux - uy) * (ux - uy));
@@ -424,7 +455,7 @@ static void softmax_run(const struct vd__nn_node *n, const struct vd__nn_tensor 
 const struct vd__nn_op vd__nn_ops_elem[] = {
     BIN("Add"),     BIN("AddV2"),   BIN("BiasAdd"), BIN("Sub"),   BIN("Mul"),
     BIN("RealDiv"), BIN("Div"),     BIN("Maximum"), BIN("Minimum"), BIN("SquaredDifference"),
-    BIN("FloorDiv"),
+    BIN("FloorDiv"), BIN("FloorMod"), BIN("Equal"),
     UN("Relu"),     UN("Relu6"),    UN("Abs"),      UN("Square"), UN("Rsqrt"),
     UN("Sqrt"),     UN("Sigmoid"),  UN("Exp"),      UN("Neg"),    UN("Tanh"),
     UN("LeakyRelu"), UN("Elu"),

@@ -149,20 +149,23 @@ static void unpack_run(const struct vd__nn_node *n, const struct vd__nn_tensor *
     memcpy(o + i * inner, a + i * num * inner, (size_t)inner * 4);
 }
 
+int vd__nn_const_axis(const struct vd__nn_tensor *t, int rank, int *ax, struct vd_err *e) {
+  *ax = 0;
+  if (!t->data || t->dtype != VD__NN_I32 || vd__nn_count(&t->s) != 1)
+    return vd_err_set(e, VD_ERR_UNSUPPORTED, "the axis must be a constant int32 scalar");
+  int64_t a = ival(t, 0);
+  if (a < 0)
+    a += rank;
+  if (a < 0 || a >= rank)
+    return vd_err_set(e, VD_ERR_INVALID, "axis %lld for %d-d inputs", (long long)ival(t, 0), rank);
+  *ax = (int)a;
+  return 0;
+}
+
 /* ConcatV2: N values, then the axis (a constant int32 scalar) as the last input. */
 static int concat_axis(const struct vd__nn_node *n, const struct vd__nn_tensor *in, int *ax,
                        struct vd_err *e) {
-  const struct vd__nn_tensor *t = &in[n->n_in - 1];
-  if (!t->data || t->dtype != VD__NN_I32 || vd__nn_count(&t->s) != 1)
-    return vd_err_set(e, VD_ERR_UNSUPPORTED, "the axis must be a constant int32 scalar");
-  int r = in[0].s.rank;
-  int64_t a = ival(t, 0);
-  if (a < 0)
-    a += r;
-  if (a < 0 || a >= r)
-    return vd_err_set(e, VD_ERR_INVALID, "axis %lld for %d-d inputs", (long long)ival(t, 0), r);
-  *ax = (int)a;
-  return 0;
+  return vd__nn_const_axis(&in[n->n_in - 1], in[0].s.rank, ax, e);
 }
 
 static int concat_infer(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
@@ -214,16 +217,11 @@ static int argmax_parse(struct vd__nn_node *n, json_t *attr, struct vd_err *e) {
 }
 
 static int argmax_axis(const struct vd__nn_tensor *in, int *ax, struct vd_err *e) {
-  int r = in[0].s.rank;
-  if (vd__nn_count(&in[1].s) != 1)
-    return vd_err_set(e, VD_ERR_INVALID, "the dimension must be a scalar");
-  int64_t a = ival(&in[1], 0);
-  if (a < 0)
-    a += r;
-  if (a < 0 || a >= r || in[0].s.dim[a] == 0)
-    return vd_err_set(e, VD_ERR_INVALID, "dimension %lld of %d-d input", (long long)ival(&in[1], 0),
-                      r);
-  *ax = (int)a;
+  int rc = vd__nn_const_axis(&in[1], in[0].s.rank, ax, e);
+  if (rc != 0)
+    return rc;
+  if (in[0].s.dim[*ax] == 0)
+    return vd_err_set(e, VD_ERR_INVALID, "ArgMax over an empty dimension");
   return 0;
 }
 

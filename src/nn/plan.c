@@ -55,7 +55,7 @@ const char *vd__nn_shape_str(const struct vd_nn_shape *s, char *buf, size_t len)
 
 const struct vd__nn_op *vd__nn_op_find(const char *name) {
   const struct vd__nn_op *tables[] = {vd__nn_ops_conv, vd__nn_ops_elem, vd__nn_ops_shape,
-                                      vd__nn_ops_index};
+                                      vd__nn_ops_index, vd__nn_ops_detect};
   for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
     for (const struct vd__nn_op *op = tables[t]; op->name; op++)
       if (strcmp(op->name, name) == 0)

@@ -29,7 +29,7 @@
 #include "nn/nn.h"
 
 static const char *const models[] = {"blazeface", "emotion", "mobilefacenet", "faceres",
-                                     "movenet-lightning", "movenet-thunder"};
+                                     "movenet-lightning", "movenet-thunder", "centernet"};
 #define N_MODELS (sizeof(models) / sizeof(models[0]))
 #define TOL 1e-4
 
@@ -73,6 +73,64 @@ static double rel_err(const float *a, const float *b, int64_t n, double *maxabs)
   if (maxabs)
     *maxabs = den;
   return num / (den > 1e-12 ? den : 1e-12);
+}
+
+/*
+ * Outputs that are a list of rows ranked by a score (a TopK inside the
+ * graph). Two scores that differ by float rounding alone may rank either
+ * way in two correct runtimes, so there each row must match some reference
+ * row (each used once) whose score ties with its own within TOL; every value
+ * of the row is then held to TOL as usual.
+ */
+static const struct {
+  const char *model, *output;
+  int cols, score; /* row length; the score's column */
+} ranked[] = {{"centernet", "tower_0/detections", 6, 4}};
+
+static int ranked_find(const char *model, const char *output) {
+  for (size_t i = 0; i < sizeof(ranked) / sizeof(ranked[0]); i++)
+    if (!strcmp(ranked[i].model, model) && !strcmp(ranked[i].output, output))
+      return (int)i;
+  return -1;
+}
+
+/* rel_err over rows that may swap among score ties (see `ranked`). */
+static double rel_err_ranked(const float *a, const float *b, int64_t n, int cols, int score,
+                             double *maxabs) {
+  int64_t rows = n / cols;
+  double den = 1e-12, sden = 1e-12, worst = 0;
+  for (int64_t i = 0; i < n; i++)
+    den = fmax(den, fabs(b[i]));
+  for (int64_t r = 0; r < rows; r++)
+    sden = fmax(sden, fabs(b[r * cols + score]));
+  char *used = vd_xcalloc((size_t)rows + 1, 1);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *ra = a + r * cols;
+    double best = INFINITY;
+    int64_t bj = -1;
+    for (int64_t j = 0; j < rows; j++) {
+      const float *rb = b + j * cols;
+      if (used[j] || fabs((double)ra[score] - rb[score]) > TOL * sden)
+        continue;
+      double d = 0;
+      for (int c = 0; c < cols; c++)
+        d = fmax(d, fabs((double)ra[c] - rb[c]));
+      if (d < best) {
+        best = d;
+        bj = j;
+      }
+    }
+    if (bj < 0) {
+      free(used);
+      *maxabs = den;
+      return INFINITY;
+    }
+    used[bj] = 1;
+    worst = fmax(worst, best);
+  }
+  free(used);
+  *maxabs = den;
+  return worst / den;
 }
 
 static void test_models_run(void **state) {
@@ -181,7 +239,11 @@ static void test_models_vs_tfjs(void **state) {
       assert_int_equal(vd_nn_shape_count(&os), vd_nn_shape_count(&rs));
       float *want = read_floats(dir, json_string_value(json_object_get(oj, "file")),
                                 vd_nn_shape_count(&rs));
-      double maxabs, e = rel_err(y, want, vd_nn_shape_count(&rs), &maxabs);
+      int rk = ranked_find(models[k], name);
+      double maxabs;
+      double e = rk < 0 ? rel_err(y, want, vd_nn_shape_count(&rs), &maxabs)
+                        : rel_err_ranked(y, want, vd_nn_shape_count(&rs), ranked[rk].cols,
+                                         ranked[rk].score, &maxabs);
       printf("%s %s: max |ref| %.4g, max rel err vs tfjs %.2e\n", models[k], name, maxabs, e);
       if (e > worst)
         worst = e;

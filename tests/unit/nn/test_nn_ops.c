@@ -388,6 +388,8 @@ static double ref_bin(const char *op, double a, double b) {
     return a < b ? a : b;
   if (!strcmp(op, "FloorDiv"))
     return floor((double)(float)a / (float)b);
+  if (!strcmp(op, "FloorMod"))
+    return a - floor(a / b) * b;
   return (a - b) * (a - b); /* SquaredDifference */
 }
 
@@ -403,7 +405,7 @@ static void bin_case(const char *op, int xr, const int64_t *xd, int cr, const in
   }
   int64_t n = count(r, od);
   float *x = rand_vec(count(xr, xd)), *cv = rand_vec(count(cr, cd));
-  if (!strcmp(op, "RealDiv") || !strcmp(op, "FloorDiv"))
+  if (!strcmp(op, "RealDiv") || !strcmp(op, "FloorDiv") || !strcmp(op, "FloorMod"))
     for (int64_t i = 0; i < count(cr, cd); i++)
       cv[i] = cv[i] >= 0 ? cv[i] + 0.5f : cv[i] - 0.5f;
   float *want = vd_xmalloc((size_t)n * sizeof(float));
@@ -439,7 +441,7 @@ static void bin_case(const char *op, int xr, const int64_t *xd, int cr, const in
 
 static void test_binary(void **state) {
   const char *ops[] = {"AddV2", "Add", "Sub", "Mul", "RealDiv", "Maximum", "Minimum",
-                       "SquaredDifference", "FloorDiv", "BiasAdd"};
+                       "SquaredDifference", "FloorDiv", "FloorMod", "BiasAdd"};
   int64_t x4[4] = {2, 3, 4, 5}, c1[1] = {5}, c3[3] = {3, 1, 5}, c4[4] = {2, 3, 4, 5},
           c0[1] = {1}, cb[4] = {2, 1, 4, 1};
   int64_t big[4] = {1, 64, 64, 24}, bigc[1] = {24};
@@ -1196,6 +1198,218 @@ static void test_resize_bilinear(void **state) {
   free(x);
 }
 
+/* ---- detection heads: FloorMod and Equal on int32, TopKV2, GatherV2, StridedSlice ---- */
+
+/* Runs a graph whose output is a single value of `rank`/`od` and compares. */
+static void detect_case(struct mb *mb, const float *x, int rank, const int64_t *od,
+                        const float *want) {
+  run_and_compare(mb, x, rank, od, want, 1);
+  mb_fini(mb);
+}
+
+/* CenterNet's index arithmetic: class = index mod 80 in int32 (the
+ * divisor's sign, negatives too), and a peak test x == maxpool(x) as 1/0. */
+static void test_floormod_equal(void **state) {
+  int64_t xd[2] = {3, 8}, sd[1] = {0};
+  const int32_t m3 = -3, five = 5, one = 1;
+  float x[24], want[24];
+  for (int i = 0; i < 24; i++) {
+    x[i] = (float)(i * 7 % 23 - 11);
+    int r = (int)x[i] % 5;
+    if (r != 0 && r < 0)
+      r += 5; /* Python's x % 5 */
+    int q = (int)x[i] - (int)floor(x[i] / -3.0) * -3;
+    want[i] = (float)(q + (r == 1));
+  }
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 2, xd);
+  mb_consti(&mb, "m3", 0, sd, &m3);
+  mb_consti(&mb, "five", 0, sd, &five);
+  mb_consti(&mb, "one", 0, sd, &one);
+  const char *i1[] = {"x", NULL}, *i2[] = {"xi", "m3", NULL}, *i3[] = {"xi", "five", NULL},
+             *i4[] = {"r5", "one", NULL}, *i5[] = {"q", "eq", NULL}, *i6[] = {"s", NULL};
+  mb_node(&mb, "xi", "Cast", i1, a_type(json_object(), "DstT", "DT_INT32"));
+  mb_node(&mb, "q", "FloorMod", i2, NULL);
+  mb_node(&mb, "r5", "FloorMod", i3, NULL);
+  mb_node(&mb, "eq", "Equal", i4, NULL);
+  mb_node(&mb, "s", "Add", i5, NULL);
+  mb_node(&mb, "y", "Cast", i6, a_type(json_object(), "DstT", "DT_FLOAT"));
+  detect_case(&mb, x, 2, xd, want);
+
+  /* float Equal against a 3x3 max: 1 at local peaks, else 0 */
+  int64_t pd[4] = {1, 5, 6, 2};
+  float *p = rand_vec(60), pw[60];
+  for (int i = 0; i < 60; i++)
+    p[i] = roundf(p[i] * 3.0f); /* plateaus: several cells share a peak */
+  for (int y = 0; y < 5; y++)
+    for (int xx = 0; xx < 6; xx++)
+      for (int c = 0; c < 2; c++) {
+        float mx = -INFINITY;
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            if (y + dy >= 0 && y + dy < 5 && xx + dx >= 0 && xx + dx < 6)
+              mx = fmaxf(mx, p[((y + dy) * 6 + xx + dx) * 2 + c]);
+        pw[(y * 6 + xx) * 2 + c] = p[(y * 6 + xx) * 2 + c] == mx ? 1.0f : 0.0f;
+      }
+  mb_init(&mb);
+  mb_input(&mb, "x", 4, pd);
+  const char *j1[] = {"x", NULL}, *j2[] = {"x", "mp", NULL}, *j3[] = {"eq", NULL};
+  json_t *pa = json_object();
+  int64_t k3[4] = {1, 3, 3, 1}, s1[4] = {1, 1, 1, 1};
+  a_ints(pa, "ksize", 4, k3);
+  a_ints(pa, "strides", 4, s1);
+  a_str(pa, "padding", "SAME");
+  mb_node(&mb, "mp", "MaxPool", j1, pa);
+  mb_node(&mb, "eq", "Equal", j2, NULL);
+  mb_node(&mb, "y", "Cast", j3, a_type(json_object(), "DstT", "DT_FLOAT"));
+  detect_case(&mb, p, 4, pd, pw);
+  free(p);
+}
+
+/* TopKV2 against a selection sort: the largest first, ties to the lower
+ * index; output 0 the values, output 1 the int32 indices; k past the last
+ * dimension is refused. */
+static void test_topk(void **state) {
+  enum { R = 3, L = 40, K = 9 };
+  int64_t xd[2] = {R, L}, sd[1] = {0}, od[2] = {R, K};
+  const int32_t k = K;
+  float *x = rand_vec(R * L), wv[R * K], wi[R * K];
+  for (int i = 0; i < R * L; i++)
+    x[i] = roundf(x[i] * 4.0f); /* 9 levels over 40 values: many ties */
+  for (int r = 0; r < R; r++) {
+    char taken[L] = {0};
+    for (int j = 0; j < K; j++) {
+      int best = -1;
+      for (int i = 0; i < L; i++)
+        if (!taken[i] && (best < 0 || x[r * L + i] > x[r * L + best]))
+          best = i;
+      taken[best] = 1;
+      wv[r * K + j] = x[r * L + best];
+      wi[r * K + j] = (float)best;
+    }
+  }
+  for (int out = 0; out < 2; out++) {
+    struct mb mb;
+    mb_init(&mb);
+    mb_input(&mb, "x", 2, xd);
+    mb_consti(&mb, "k", 0, sd, &k);
+    const char *i1[] = {"x", "k", NULL}, *i2[] = {out ? "t:1" : "t", NULL};
+    /* Unread outputs are graph outputs in file order: "y" goes first so the
+     * comparison reads it even when "t:0" is left unread. */
+    mb_node(&mb, "y", "Cast", i2, a_type(json_object(), "DstT", "DT_FLOAT"));
+    mb_node(&mb, "t", "TopKV2", i1, a_bool(json_object(), "sorted", 1));
+    detect_case(&mb, x, 2, od, out ? wi : wv);
+  }
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 2, xd);
+  const int32_t big = L + 1;
+  mb_consti(&mb, "k", 0, sd, &big);
+  const char *i1[] = {"x", "k", NULL};
+  mb_node(&mb, "y", "TopKV2", i1, NULL);
+  struct vd_nn_model *m = NULL;
+  struct vd_nn_ctx *c = NULL;
+  struct vd_err err = {0};
+  assert_int_equal(mb_load(&mb, &m, &err), 0);
+  assert_true(vd_nn_ctx_new(&c, m, NULL, &err) < 0);
+  assert_non_null(strstr(err.msg, "k = 41 for a last dimension of 40"));
+  vd_nn_model_free(m);
+  mb_fini(&mb);
+  free(x);
+}
+
+/* GatherV2 along axis 1 at indices from data (TopK's output in CenterNet);
+ * an index outside the axis gives zeros. */
+static void test_gatherv2(void **state) {
+  int64_t xd[3] = {3, 4, 2}, id[1] = {5}, sd[1] = {0}, od[3] = {3, 5, 2};
+  const int32_t idx[5] = {2, 0, 3, -1, 4}, axis = 1;
+  float *x = rand_vec(24), want[30];
+  for (int a = 0; a < 3; a++)
+    for (int t = 0; t < 5; t++)
+      for (int c = 0; c < 2; c++)
+        want[(a * 5 + t) * 2 + c] =
+            idx[t] >= 0 && idx[t] < 4 ? x[(a * 4 + idx[t]) * 2 + c] : 0.0f;
+  struct mb mb;
+  mb_init(&mb);
+  mb_input(&mb, "x", 3, xd);
+  mb_consti(&mb, "idx", 1, id, idx);
+  mb_consti(&mb, "axis", 0, sd, &axis);
+  const char *i1[] = {"x", "idx", "axis", NULL};
+  mb_node(&mb, "y", "GatherV2", i1, a_int(json_object(), "batch_dims", 0));
+  detect_case(&mb, x, 3, od, want);
+  free(x);
+}
+
+/* The indices Python's x[b:e:s] visits along one dim of size n (None = a
+ * masked end); the plain definition, not the closed form ops_detect uses. */
+static int py_slice(int n, int b, int e, int s, int bmask, int emask, int *out) {
+  if (bmask)
+    b = s > 0 ? 0 : n - 1;
+  else if (b < 0)
+    b += n;
+  if (emask)
+    e = s > 0 ? n : -1;
+  else if (e < 0)
+    e += n;
+  int k = 0;
+  for (int i = b; s > 0 ? i < e : i > e; i += s)
+    if (i >= 0 && i < n)
+      out[k++] = i;
+  return k;
+}
+
+/* StridedSlice: forward and backward strides, negative bounds, begin/end
+ * masks, and shrink_axis_mask dropping a dim. */
+static void test_strided_slice(void **state) {
+  int64_t xd[3] = {2, 5, 6}, vd[1] = {3};
+  float *x = rand_vec(60);
+  const struct {
+    int32_t b[3], e[3], s[3];
+    int bm, em, sm;
+  } cases[] = {
+      {{0, 1, -1}, {0, 4, 0}, {1, 2, -2}, 1, 1, 0},
+      {{1, 0, 2}, {2, 0, 5}, {1, 1, 1}, 0, 2, 1},
+      {{0, -2, 0}, {2, 100, 6}, {1, 1, 3}, 0, 0, 0},
+      {{0, 4, 0}, {2, 0, 6}, {1, -1, 1}, 0, 0, 4},
+  };
+  for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+    int ix[3][8], n[3];
+    for (int d = 0; d < 3; d++) {
+      if (cases[t].sm >> d & 1) {
+        n[d] = 1;
+        ix[d][0] = cases[t].b[d] < 0 ? cases[t].b[d] + (int)xd[d] : cases[t].b[d];
+      } else {
+        n[d] = py_slice((int)xd[d], cases[t].b[d], cases[t].e[d], cases[t].s[d],
+                        cases[t].bm >> d & 1, cases[t].em >> d & 1, ix[d]);
+      }
+    }
+    float want[60];
+    int64_t od[3];
+    int rank = 0, w = 0;
+    for (int d = 0; d < 3; d++)
+      if (!(cases[t].sm >> d & 1))
+        od[rank++] = n[d];
+    for (int a = 0; a < n[0]; a++)
+      for (int b = 0; b < n[1]; b++)
+        for (int c = 0; c < n[2]; c++)
+          want[w++] = x[(ix[0][a] * 5 + ix[1][b]) * 6 + ix[2][c]];
+    struct mb mb;
+    mb_init(&mb);
+    mb_input(&mb, "x", 3, xd);
+    mb_consti(&mb, "b", 1, vd, cases[t].b);
+    mb_consti(&mb, "e", 1, vd, cases[t].e);
+    mb_consti(&mb, "s", 1, vd, cases[t].s);
+    const char *i1[] = {"x", "b", "e", "s", NULL};
+    json_t *at = a_int(a_int(a_int(json_object(), "begin_mask", cases[t].bm), "end_mask",
+                             cases[t].em),
+                       "shrink_axis_mask", cases[t].sm);
+    mb_node(&mb, "y", "StridedSlice", i1, at);
+    detect_case(&mb, x, rank, od, want);
+  }
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d),       cmocka_unit_test(test_depthwise),
@@ -1207,6 +1421,8 @@ int main(void) {
       cmocka_unit_test(test_int_ops),      cmocka_unit_test(test_cast_and_int_input),
       cmocka_unit_test(test_pack_unpack_concat), cmocka_unit_test(test_gathernd),
       cmocka_unit_test(test_resize_bilinear),
+      cmocka_unit_test(test_floormod_equal), cmocka_unit_test(test_topk),
+      cmocka_unit_test(test_gatherv2),     cmocka_unit_test(test_strided_slice),
       cmocka_unit_test(test_plan_reuse_and_folding),
       cmocka_unit_test(test_float16_weights),
       cmocka_unit_test(test_load_errors),  cmocka_unit_test(test_plan_errors),
