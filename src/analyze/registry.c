@@ -17,6 +17,7 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_emotions,
     &vd_analysis_people,
     &vd_analysis_pose,
+    &vd_analysis_objects,
     &vd_analysis_audio,
     &vd_analysis_transcript,
     &vd_analysis_text,

@@ -14,6 +14,7 @@ extern const struct vd_analysis_def vd_analysis_faces;
 extern const struct vd_analysis_def vd_analysis_emotions;
 extern const struct vd_analysis_def vd_analysis_people;
 extern const struct vd_analysis_def vd_analysis_pose;
+extern const struct vd_analysis_def vd_analysis_objects;
 extern const struct vd_analysis_def vd_analysis_audio;
 extern const struct vd_analysis_def vd_analysis_transcript;
 extern const struct vd_analysis_def vd_analysis_text;
