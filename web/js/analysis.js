@@ -6,6 +6,7 @@
 import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from './api.js';
 import { renderFaceViews } from './faces.js';
 import { renderMediaViews } from './media.js';
+import { renderObjectViews } from './objects.js';
 import { fileFacts, stateBadge } from './library.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
@@ -146,9 +147,9 @@ function renderDownloads(job, artifacts) {
       'Results (JSON)'));
   for (const [n, u] of byExt(/\.csv$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (CSV)`));
   for (const [n, u] of byExt(/\.edl$/i)) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (EDL)`));
-  // faces.mp4 and pose.mp4 are the whole video annotated (js/faces.js and
-  // js/media.js play them), not clips.
-  const whole = /^(faces|pose)\.mp4$/i;
+  // faces.mp4, pose.mp4 and objects.mp4 are the whole video annotated
+  // (js/faces.js, js/media.js, js/objects.js play them), not clips.
+  const whole = /^(faces|pose|objects)\.mp4$/i;
   const annotated = byExt(whole);
   for (const [n, u] of annotated) links.push(h('a', { href: u, download: n, class: 'button' }, `${n} (annotated video)`));
   const clips = byExt(/\.(mp4|mkv|mov|webm|ts|avi)$/i).filter(([n]) => !whole.test(n));
@@ -204,6 +205,8 @@ function renderResults(box, job, file) {
   renderFaceViews({ box, player, video, job, results, artifacts, total });
   // Transcript, on-screen text, sound and pose (js/media.js).
   renderMediaViews({ box, player, video, job, results, artifacts });
+  // Objects: labels with their time ranges (js/objects.js).
+  renderObjectViews({ box, player, video, job, results, artifacts });
   box.append(renderDownloads(job, artifacts));
   // The upload already probed the file: show its facts even when no probe
   // analysis ran.
