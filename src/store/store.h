@@ -265,4 +265,59 @@ int vd_store_fingerprint_delete(struct vd_store *s, const char *file_id, struct 
 int vd_store_fingerprint_missing(struct vd_store *s, int64_t seq, int limit,
                                  struct vd_job_rec **out, size_t *n, struct vd_err *err) VD_WUR;
 
+/* ---- search (store_search.c) --------------------------------------------------
+ * A full-text index over what was said, shown or named in each file. Rows
+ * are documents: a stretch of time in a file with its text. A file's name
+ * is a document of its own (analysis "file", no job), kept by the database
+ * itself when the file row is inserted. An analysis job's documents are put
+ * by vd_store_search_put() once it succeeded; they are removed with the job
+ * or its file. Words match without regard to case or accents ("cafe" finds
+ * "Café"); the last word of a query also matches as a prefix. SQLite uses
+ * FTS5 (bm25 ranking), PostgreSQL a tsvector column with a GIN index
+ * (ts_rank). A user's query is never handed to either as syntax: it is cut
+ * into words, and every word must match.
+ */
+
+/* One document of a job, as vd_store_search_put() takes it. */
+struct vd_search_doc {
+  const char *analysis; /* the analysis the text comes from, e.g. "transcript" */
+  double start, end;    /* seconds in the file; 0, 0 for the whole file */
+  const char *text;     /* UTF-8 */
+};
+
+/* One hit of a query. */
+struct vd_search_hit {
+  char file_id[65];  /* the file the moment is in */
+  char *filename;    /* its name as uploaded, may be "" */
+  char job_id[40];   /* the analysis to open: the document's job; for a file
+                        name hit the file's newest succeeded job; "" if none */
+  char *analysis;    /* "transcript", "text", ..., or "file" (the name) */
+  double start, end; /* seconds */
+  char *text;        /* the whole document */
+  char *snippet;     /* an excerpt with each matched word between « and » */
+  double score;      /* relevance, higher is better; only comparable within one query */
+};
+
+void vd_search_hit_fini(struct vd_search_hit *h);
+
+/* Longest query, in bytes, and most words in one query. */
+#define VD_SEARCH_MAX_QUERY 200
+#define VD_SEARCH_MAX_WORDS 16
+
+/* Replaces the documents of job `id` with `docs` (n may be 0) and marks the
+ * job indexed, in one transaction. Jobs without a file (a sample video) are
+ * marked only. VD_ERR_NOT_FOUND when the job is gone. */
+int vd_store_search_put(struct vd_store *s, const char *id, const struct vd_search_doc *docs,
+                        size_t n, struct vd_err *err) VD_WUR;
+/* The documents matching every word of `query`, best first, skipping the
+ * first `offset`, at most `limit` (*out: *n hits, vd_search_hit_fini each,
+ * then free). VD_ERR_INVALID when the query has no word, VD_ERR_LIMIT when
+ * it is longer than VD_SEARCH_MAX_QUERY. */
+int vd_store_search_query(struct vd_store *s, const char *query, int offset, int limit,
+                          struct vd_search_hit **out, size_t *n, struct vd_err *err) VD_WUR;
+/* Up to `limit` succeeded jobs with a file that are not indexed yet, oldest
+ * first (their ids in *ids). */
+int vd_store_search_pending(struct vd_store *s, int limit, struct vd_idlist *ids,
+                            struct vd_err *err) VD_WUR;
+
 #endif

@@ -59,6 +59,12 @@ struct vd_store_ops {
   int (*fingerprint_delete)(struct vd_store *s, const char *file_id, struct vd_err *err);
   int (*fingerprint_missing)(struct vd_store *s, int64_t seq, int limit, struct vd_job_rec **out,
                              size_t *n, struct vd_err *err);
+  /* search (store_search_sqlite.c, store_search_pg.c; VD__STORE_SEARCH_OPS) */
+  int (*search_put)(struct vd_store *s, const char *id, const struct vd_search_doc *docs,
+                    size_t n, struct vd_err *err);
+  int (*search_query)(struct vd_store *s, const char *query, int offset, int limit,
+                      struct vd_search_hit **out, size_t *n, struct vd_err *err);
+  int (*search_pending)(struct vd_store *s, int limit, struct vd_idlist *ids, struct vd_err *err);
 };
 
 struct vd_store {
@@ -98,6 +104,34 @@ struct vd_store {
                                     struct vd_job_rec **out, size_t *n, struct vd_err *err)
 VD__STORE_FP_DECLS(sq);
 VD__STORE_FP_DECLS(pg);
+
+/* The search ops of a backend (store_search_<backend>.c), which reach its
+ * pool through vd__sq_pool_of / vd__pg_pool_of like the fingerprint ops. */
+#define VD__STORE_SEARCH_OPS(p)                                                                    \
+  .search_put = vd__##p##_search_put, .search_query = vd__##p##_search_query,                      \
+  .search_pending = vd__##p##_search_pending
+#define VD__STORE_SEARCH_DECLS(p)                                                                  \
+  int vd__##p##_search_put(struct vd_store *s, const char *id, const struct vd_search_doc *docs,   \
+                           size_t n, struct vd_err *err);                                          \
+  int vd__##p##_search_query(struct vd_store *s, const char *query, int offset, int limit,         \
+                             struct vd_search_hit **out, size_t *n, struct vd_err *err);           \
+  int vd__##p##_search_pending(struct vd_store *s, int limit, struct vd_idlist *ids,               \
+                               struct vd_err *err)
+VD__STORE_SEARCH_DECLS(sq);
+VD__STORE_SEARCH_DECLS(pg);
+struct vd__row;
+/* The columns every backend's search query returns, in this order. */
+#define VD__SEARCH_HIT_COLS "file_id, filename, job_id, analysis, start_s, end_s, text, snippet, score"
+/* Fills a hit from a row of VD__SEARCH_HIT_COLS. */
+void vd__read_search_hit(const struct vd__row *r, struct vd_search_hit *h);
+/* The words of a user's query as the backend's query text: FTS5 ("w1" "w2"*)
+ * when `pg` is 0, else to_tsquery text ('w1' & 'w2':*). *out is malloc'd.
+ * VD_ERR_INVALID when there is no word, VD_ERR_LIMIT when too long. */
+int vd__search_query_text(const char *query, int pg, char **out, struct vd_err *err);
+/* Hands the hits a query read into `p` to *out / *n when `ret` (the query's
+ * result) is not an error, else frees them; returns ret, or 0. */
+struct vd__page;
+int vd__search_hits_take(struct vd__page *p, int ret, struct vd_search_hit **out, size_t *n);
 
 /* ---- shared by the backends (store.c) ------------------------------------------
  * Both backends select the same columns in the same order (FILE_COLS,

@@ -524,7 +524,7 @@ static void pg_free(struct vd_store *s) {
 
 static const struct vd_store_ops pg_ops = {
     .name = "postgresql", VD__STORE_OPS(pg), .job_wait = pg_job_wait,
-    VD__STORE_FP_OPS(pg)};
+    VD__STORE_FP_OPS(pg), VD__STORE_SEARCH_OPS(pg)};
 
 int vd__store_pg_open(struct vd_store **out, const char *conninfo, struct vd_err *err) {
   struct pg *q = vd_xcalloc(1, sizeof(*q));

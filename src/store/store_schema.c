@@ -89,13 +89,87 @@
   " data TEXT NOT NULL,"                                                                           \
   " created " REAL " NOT NULL);"
 
-#define HISTORY(PK, REAL, INT64) V1(PK, REAL, INT64), V2(PK, REAL, INT64), V3(PK, REAL, INT64)
+/* 3 → 4: the full-text search index (store.h "search"), the first entry
+ * whose text differs by backend beyond types: V4(..., DB) picks V4_SQLITE
+ * or V4_PG. Both keep documents in search_docs, whose foreign keys cascade
+ * from files and jobs, and search_jobs, the jobs already indexed. A file's
+ * name is a document the database writes itself when the file row is
+ * inserted (a trigger); files already there get theirs here.
+ * SQLite: an FTS5 index with external content, kept in step by triggers
+ * (store_search_sqlite.c). PostgreSQL: a generated tsvector column under a
+ * GIN index, over vidan_fold(text): lower case, Latin accents stripped, and
+ * the punctuation of file names made spaces (store_search_pg.c; not ':',
+ * which the query text needs for its prefix marks).
+ * Every statement may run on a database that already has what it creates
+ * (IF NOT EXISTS, OR REPLACE, the name backfill skips files that have
+ * theirs), so tests that fake an older version by dropping only their own
+ * newer tables still migrate. */
+#define V4_DOCS(PK, REAL, MORE)                                                                    \
+  "CREATE TABLE IF NOT EXISTS search_docs("                                                        \
+  " id " PK ","                                                                                    \
+  " file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,"                                 \
+  " job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,"                                            \
+  " analysis TEXT NOT NULL,"                                                                       \
+  " start_s " REAL " NOT NULL,"                                                                    \
+  " end_s " REAL " NOT NULL,"                                                                      \
+  " text TEXT NOT NULL" MORE ");"
+#define V4_REST                                                                                    \
+  "CREATE INDEX IF NOT EXISTS search_docs_job ON search_docs(job_id);"                             \
+  "CREATE INDEX IF NOT EXISTS search_docs_file ON search_docs(file_id);"                           \
+  "CREATE TABLE IF NOT EXISTS search_jobs("                                                        \
+  " job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE);"                               \
+  "INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                               \
+  " SELECT id, 'file', 0, 0, name FROM files WHERE name <> '' AND NOT EXISTS("                     \
+  "  SELECT 1 FROM search_docs d WHERE d.file_id = files.id AND d.job_id IS NULL);"
+#define V4_FTS                                                                                     \
+  "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(text,"                                 \
+  " content='search_docs', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"         \
+  "CREATE TRIGGER IF NOT EXISTS search_docs_ai AFTER INSERT ON search_docs BEGIN"                  \
+  " INSERT INTO search_fts(rowid, text) VALUES(new.id, new.text); END;"                            \
+  "CREATE TRIGGER IF NOT EXISTS search_docs_ad AFTER DELETE ON search_docs BEGIN"                  \
+  " INSERT INTO search_fts(search_fts, rowid, text) VALUES('delete', old.id, old.text); END;"      \
+  "CREATE TRIGGER IF NOT EXISTS files_search AFTER INSERT ON files WHEN new.name <> '' BEGIN"      \
+  " INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                              \
+  " VALUES(new.id, 'file', 0, 0, new.name); END;"
+#define V4_SQLITE(PK, REAL) V4_DOCS(PK, REAL, "") V4_FTS V4_REST
+#define V4_FOLD                                                                                    \
+  "CREATE OR REPLACE FUNCTION vidan_fold(t TEXT) RETURNS TEXT"                                     \
+  " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$ SELECT translate(lower(t), '"               \
+  "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéê"                       \
+  "ëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔ"                       \
+  "ĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľ"                       \
+  "ŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭ"                       \
+  "ŮůŰűŲųŴŵŶŷŸŹźŻżŽžØøĐđĦħıŁłŦŧ._-/@+~#"                               \
+  "', '"                                                                                           \
+  "aaaaaaceeeeiiiinooooouuuuyaaaaaaceee"                                                           \
+  "eiiiinooooouuuuyyaaaaaaccccccccddeee"                                                           \
+  "eeeeeeegggggggghhiiiiiiiiijjkkllllll"                                                           \
+  "nnnnnnoooooorrrrrrssssssssttttuuuuuu"                                                           \
+  "uuuuuuwwyyyzzzzzzooddhhilltt        "                                                           \
+  "') $f$;"
+#define V4_TSV                                                                                     \
+  ", tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, vidan_fold(text))) STORED"
+#define V4_GIN                                                                                     \
+  "CREATE INDEX IF NOT EXISTS search_docs_tsv ON search_docs USING GIN(tsv);"                      \
+  "CREATE OR REPLACE FUNCTION vidan_search_file() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"   \
+  " INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                              \
+  " VALUES(NEW.id, 'file', 0, 0, NEW.name); RETURN NULL; END $f$;"                                 \
+  "CREATE OR REPLACE TRIGGER files_search AFTER INSERT ON files FOR EACH ROW"                      \
+  " WHEN (NEW.name <> '') EXECUTE FUNCTION vidan_search_file();"
+#define V4_PG(PK, REAL)                                                                            \
+  V4_FOLD V4_DOCS(PK, REAL, V4_TSV)                                                                \
+  V4_GIN V4_REST
+#define V4(PK, REAL, INT64, DB) V4_##DB(PK, REAL)
+
+/* DB is SQLITE or PG, for the entries whose text differs (V4). */
+#define HISTORY(PK, REAL, INT64, DB)                                                               \
+  V1(PK, REAL, INT64), V2(PK, REAL, INT64), V3(PK, REAL, INT64), V4(PK, REAL, INT64, DB)
 
 const char *const vd__sqlite_migrations[] = {
-    HISTORY("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "INTEGER")};
+    HISTORY("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "INTEGER", SQLITE)};
 const int vd__sqlite_nmigrations =
     (int)(sizeof(vd__sqlite_migrations) / sizeof(vd__sqlite_migrations[0]));
 
-const char *const vd__pg_migrations[] = {
-    HISTORY("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION", "BIGINT")};
+const char *const vd__pg_migrations[] = {HISTORY(
+    "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION", "BIGINT", PG)};
 const int vd__pg_nmigrations = (int)(sizeof(vd__pg_migrations) / sizeof(vd__pg_migrations[0]));

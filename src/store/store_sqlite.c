@@ -517,7 +517,8 @@ static void sq_free(struct vd_store *s) {
 }
 
 static const struct vd_store_ops sqlite_ops = {.name = "sqlite", VD__STORE_OPS(sq),
-                                               VD__STORE_FP_OPS(sq)};
+                                               VD__STORE_FP_OPS(sq),
+                                               VD__STORE_SEARCH_OPS(sq)};
 
 int vd__store_sqlite_open(struct vd_store **out, const char *path, struct vd_err *err) {
   struct sq *q = vd_xcalloc(1, sizeof(*q));

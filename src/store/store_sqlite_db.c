@@ -115,8 +115,29 @@ static void put_conn(struct vd__sq_pool *q, sqlite3 *db) {
   pthread_mutex_unlock(&q->mu);
 }
 
+/* 1 for the statements a virtual table (the FTS5 search index) prepared
+ * on the connection for its own shadow tables: they always name the schema
+ * in quotes ("'main'."), which vidan's SQL never does. */
+static int vtab_stmt(sqlite3_stmt *st) {
+  const char *sql = sqlite3_sql(st);
+  return sql && strstr(sql, "'main'.");
+}
+
+/* Finalizes our statements only: FTS5 finalizes its own when the
+ * connection closes (xDisconnect), and finalizing one of them first would
+ * free it twice. Anything still open after the close goes then. */
 static void close_conn(sqlite3 *db) {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = sqlite3_next_stmt(db, NULL);
+  while (st) {
+    if (vtab_stmt(st)) {
+      st = sqlite3_next_stmt(db, st);
+      continue;
+    }
+    sqlite3_finalize(st);
+    st = sqlite3_next_stmt(db, NULL);
+  }
+  if (sqlite3_close(db) == SQLITE_OK)
+    return;
   while ((st = sqlite3_next_stmt(db, NULL)))
     sqlite3_finalize(st);
   sqlite3_close(db);
