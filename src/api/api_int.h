@@ -45,6 +45,9 @@ void vd__api_openapi(struct vd_http_req *r, void *app);
 void vd__api_docs(struct vd_http_req *r, void *app);
 void vd__api_static(struct vd_http_req *r, void *app);
 void vd__api_types(struct vd_http_req *r, void *app);
+void vd__api_search(struct vd_http_req *r, void *app);
+/* The OpenAPI operation object of GET /api/v1/search (search.c). */
+json_t *vd__api_search_op(void);
 
 /*
  * Resolves a file id or unique prefix. On failure answers the request

@@ -125,6 +125,7 @@ static json_t *openapi_doc(struct vd_api *a) {
     op("Server-Sent Events: progress until the job ends", "analyses", 200));
   P("/api/v1/analyses/{id}/artifacts/{name}", "{s:o}", "get", op("An artifact file", "analyses", 200));
   P("/api/v1/analysis-types", "{s:o}", "get", op("The analyses and their parameters", "analyses", 200));
+  P("/api/v1/search", "{s:o}", "get", vd__api_search_op());
   P("/file", "{s:o, s:o}", "post", op("Compat A: upload, returns {file_id}", "compat", 200), "get",
     op("Compat A: list files", "compat", 200));
   P("/file/{id}", "{s:o, s:o}", "get", op("Compat A: file bytes by id or prefix", "compat", 200),
@@ -222,6 +223,7 @@ static const struct vd_http_route routes[] = {
     {"POST", "/api/v1/analyses", VD_HTTP_BODY_JSON, vd__api_analyses_create, NULL},
     {"GET", "/api/v1/analyses", VD_HTTP_BODY_NONE, vd__api_analyses_list, NULL},
     {"GET", "/api/v1/analysis-types", VD_HTTP_BODY_NONE, vd__api_types, NULL},
+    {"GET", "/api/v1/search", VD_HTTP_BODY_NONE, vd__api_search, NULL},
     {"GET", "/api/v1/analyses/{}", VD_HTTP_BODY_NONE, vd__api_analyses_get,
      "/api/v1/analyses/{id}"},
     {"DELETE", "/api/v1/analyses/{}", VD_HTTP_BODY_NONE, vd__api_analyses_delete,

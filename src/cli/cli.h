@@ -49,5 +49,6 @@ int vd_cmd_scenes(int argc, char **argv);
 int vd_cmd_analyze(int argc, char **argv);
 int vd_cmd_list(int argc, char **argv);
 int vd_cmd_serve(int argc, char **argv);
+int vd_cmd_search(int argc, char **argv);
 
 #endif

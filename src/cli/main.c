@@ -17,6 +17,7 @@ static const struct {
     {"analyze", vd_cmd_analyze, "run any set of analyses in one decode pass"},
     {"analyses", vd_cmd_list, "list the analyses and their parameters"},
     {"serve", vd_cmd_serve, "run the HTTP API, web page and job workers"},
+    {"search", vd_cmd_search, "find where words were said, shown or named in the library"},
 };
 
 static void usage(FILE *f) {

@@ -16,6 +16,7 @@
 #include "analyze/analyze.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "search/search.h"
 
 #define MAX_WORKERS 256
 #define MAX_METRIC_ANALYSES 64
@@ -272,6 +273,12 @@ done:
     pthread_mutex_unlock(&j->mu);
     if (r->webhook && j->o.webhooks) /* the finish recorded its delivery */
       vd_webhooks_wake(j->o.webhooks);
+    /* Searchable from now on; if this fails, the next start's backfill does it. */
+    struct vd_err serr = {0};
+    int sr = final == VD_JOB_SUCCEEDED ? vd_search_index_job(j->o.store, r->id, result_txt, &serr)
+                                       : 0;
+    if (sr < 0)
+      VD_WARN("jobs: %s is not searchable yet: %s", r->id, vd_err_msg(&serr, sr));
   }
 cleanup:
   pthread_mutex_lock(&j->mu);
@@ -292,10 +299,24 @@ cleanup:
   free(result_txt);
 }
 
+/* Succeeded jobs that were never indexed (a crash between finish and
+ * index, or a library older than search) become searchable; the first
+ * worker does it once at start, while the others take jobs. */
+static void search_backfill(struct vd_jobs *j) {
+  struct vd_err err = {0};
+  int n = 0, ret = vd_search_backfill(j->o.store, &j->stop, &n, &err);
+  if (ret < 0)
+    VD_WARN("jobs: search backfill stopped: %s", vd_err_msg(&err, ret));
+  if (n)
+    VD_INFO("jobs: %d earlier analyses indexed for search", n);
+}
+
 static void *worker_main(void *arg) {
   struct slot *s = arg;
   struct vd_jobs *j = s->jobs;
   int failing = 0; /* the store is failing: said once, until it recovers */
+  if (s == &j->slots[0])
+    search_backfill(j);
   while (!atomic_load(&j->stop)) {
     struct vd_job_rec r;
     struct vd_err err = {0};
