@@ -45,6 +45,7 @@
 
 struct vd_actx;
 struct vd_run;
+struct vd_dup_index;
 
 enum vd_param_type { VD_PARAM_INT, VD_PARAM_NUM, VD_PARAM_BOOL, VD_PARAM_STR, VD_PARAM_ENUM };
 
@@ -152,6 +153,10 @@ int vd_actx_canceled(struct vd_actx *c);
 void vd_actx_warn(struct vd_actx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct vd_err *vd_actx_err(struct vd_actx *c);
 const struct vd_media_limits *vd_actx_limits(struct vd_actx *c);
+/* The run's library of earlier videos and this video's id in it
+ * (vd_run_opts.library, .library_exclude); NULL when the run has none. */
+struct vd_dup_index *vd_actx_library(struct vd_actx *c);
+const char *vd_actx_library_exclude(struct vd_actx *c);
 
 /* ---- runner ------------------------------------------------------------------- */
 
@@ -173,6 +178,12 @@ struct vd_run_opts {
                                    knows besides the registry's (tests); may be NULL */
   int untrusted;                /* 1 = params come from a remote client (the API):
                                    the analyses' local_params are refused */
+  struct vd_dup_index *library; /* videos seen before; NULL = none (the CLI's analyze).
+                                   Borrowed; the `duplicates` analysis queries it
+                                   (thread-safe) during the run */
+  const char *library_exclude;  /* id under which this run's own video is (or will
+                                   be) in `library` (the service's file id), so it
+                                   does not match itself; NULL = none */
 };
 
 /* Validates names and params; nothing is opened yet. */

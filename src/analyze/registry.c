@@ -22,6 +22,8 @@ static const struct vd_analysis_def *const table[] = {
     &vd_analysis_transcript,
     &vd_analysis_text,
     &vd_analysis_storylines,
+    &vd_analysis_fingerprint,
+    &vd_analysis_duplicates,
     &vd_analysis_sleep,
 };
 

@@ -19,6 +19,8 @@ extern const struct vd_analysis_def vd_analysis_audio;
 extern const struct vd_analysis_def vd_analysis_transcript;
 extern const struct vd_analysis_def vd_analysis_text;
 extern const struct vd_analysis_def vd_analysis_storylines;
+extern const struct vd_analysis_def vd_analysis_fingerprint;
+extern const struct vd_analysis_def vd_analysis_duplicates;
 extern const struct vd_analysis_def vd_analysis_sleep;
 
 /* probe's JSON, reusable by the API's upload response. Caller owns it. */

@@ -84,6 +84,8 @@ struct vd_run {
   vd_run_progress_fn progress;
   void *progress_opaque;
   const struct vd_analysis_def *const *extra; /* the opts', during vd_run_new only */
+  struct vd_dup_index *library;  /* borrowed from the opts */
+  char *library_exclude;
   struct vd_actx ctx[VD_MAX_ANALYSES];
   size_t n;
   struct vd_media *media;
@@ -190,6 +192,8 @@ int vd_run_new(struct vd_run **out, const struct vd_run_opts *o, struct vd_err *
   r->progress = o->progress;
   r->progress_opaque = o->progress_opaque;
   r->extra = o->extra;
+  r->library = o->library;
+  r->library_exclude = o->library_exclude ? vd_xstrdup(o->library_exclude) : NULL;
   r->warnings = json_array();
   if (o->params && !json_is_object(o->params)) {
     ret = vd_err_set(err, VD_ERR_INVALID, "params must be an object of analysis name -> object");
@@ -256,6 +260,7 @@ void vd_run_free(struct vd_run *r) {
   free(r->input);
   free(r->display);
   free(r->outdir);
+  free(r->library_exclude);
   free(r);
 }
 
@@ -302,6 +307,8 @@ struct vd_err *vd_actx_err(struct vd_actx *c) {
   return c->w && c->w->running ? &c->w->err : c->run->err;
 }
 const struct vd_media_limits *vd_actx_limits(struct vd_actx *c) { return &c->run->lim; }
+struct vd_dup_index *vd_actx_library(struct vd_actx *c) { return c->run->library; }
+const char *vd_actx_library_exclude(struct vd_actx *c) { return c->run->library_exclude; }
 
 static json_t *param(struct vd_actx *c, const char *name) {
   json_t *v = json_object_get(c->params, name);

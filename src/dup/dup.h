@@ -114,4 +114,73 @@ int vd_dup_index_query(struct vd_dup_index *ix, const struct vd_fp *query, const
 
 void vd_dup_hits_free(struct vd_dup_hit *hits, size_t n);
 
+/* ---- building a fingerprint (the `fingerprint` analysis; tests) ----------------
+ * Added beside the fixed interface above. A fingerprint is built by one
+ * thread, then treated as immutable. */
+
+#define VD_FP_MAX_PICTURE 28800 /* samples: 2 h at 4/s; longer videos are subsampled */
+#define VD_FP_MAX_SOUND 65536   /* Chromaprint words: 2.25 h; longer sound is subsampled */
+
+/* An empty fingerprint whose picture samples will be `picture_period`
+ * seconds apart (0.01 .. 60). Caller frees. */
+struct vd_fp *vd_fp_new(double picture_period);
+
+/*
+ * Appends the picture sample taken at `time` seconds (times must not go
+ * back). Samples sit on a regular grid from the first one's time: a sample
+ * that falls on a grid point already filled is dropped, a gap is filled by
+ * repeating the previous sample. Past VD_FP_MAX_PICTURE samples every other
+ * one is dropped and the period doubles, so memory stays bounded. `hash`
+ * and `zoom` are vd_fp_hash_picture's two hashes; `flat` = 1 marks a
+ * sample that carries no picture (black, one colour): it never counts as
+ * agreeing with anything.
+ */
+void vd_fp_add_picture(struct vd_fp *fp, double time, uint64_t hash, uint64_t zoom, int flat);
+
+/*
+ * Sets the sound series: `n` Chromaprint raw words, the first centred at
+ * `start` seconds, `period` seconds apart; silent[i] != 0 marks a word
+ * computed from near-silence (never counts as agreeing). More than
+ * VD_FP_MAX_SOUND words are subsampled evenly. Replaces an earlier series.
+ */
+void vd_fp_set_sound(struct vd_fp *fp, double start, double period, const uint32_t *words,
+                     const uint8_t *silent, size_t n);
+
+/*
+ * The perceptual hash of one grey picture (w x h bytes, rows `stride`
+ * apart): black borders are cut off, the rest is shrunk to 32x32 by area
+ * averaging, and the 64 bits are the signs of its lowest DCT coefficients
+ * but the mean. A brightness or contrast change leaves the signs alone, and
+ * a horizontal mirror flips exactly the coefficients of odd horizontal
+ * frequency: vd_fp_mirror() of a picture's hash is its mirror image's hash.
+ * *zoom receives the same hash of the central 90% of the border-free
+ * picture, which a copy cropped by ~10% matches (see phash.c).
+ * *flat = 1 when the picture has (almost) no detail.
+ */
+uint64_t vd_fp_hash_picture(const uint8_t *grey, int w, int h, int stride, uint64_t *zoom,
+                            int *flat);
+uint64_t vd_fp_mirror(uint64_t hash);
+
+/* Base64 (RFC 4648) of vd_fp_save's form, as the `fingerprint` result's
+ * "data" and the store keep it; NUL-terminated, caller frees. */
+char *vd_fp_save_base64(const struct vd_fp *fp);
+/* Parses that text; errors as vd_fp_load, VD_ERR_CORRUPT for bad base64. */
+int vd_fp_load_base64(const char *text, struct vd_fp **out, struct vd_err *err) VD_WUR;
+
+/* Sample counts of each series (tests, summaries). */
+size_t vd_fp_picture_samples(const struct vd_fp *fp);
+size_t vd_fp_sound_words(const struct vd_fp *fp);
+
+/* 1 when `id` is in the index. */
+int vd_dup_index_contains(struct vd_dup_index *ix, const char *id);
+
+/*
+ * The `duplicates` result for a query's hits, best first (what
+ * vd_dup_index_query returns): {"is_duplicate", "duplicate_for" (id or
+ * null), "hard_cases": [{"id", "verdict"}], "matches": [{"id", "verdict",
+ * "picture", "sound", "offset", "coverage"}], "compared_with"}. Similarities
+ * of -1 (a side has none) are null. Caller owns the value.
+ */
+json_t *vd_dup_result_json(const struct vd_dup_hit *hits, size_t n, size_t compared_with);
+
 #endif

@@ -1,0 +1,339 @@
+/*
+ * match.c: comparing two fingerprints (vd_dup_compare).
+ *
+ * DESIGN
+ * - Both series are compared the same way: find the alignment "reference
+ *   time = s * query time + offset" under which the most samples agree,
+ *   then measure agreement over the part where both videos exist.
+ *   s covers small speed changes (0.9 .. 1.1); the offset covers trims,
+ *   fragments and intros.
+ * - Finding it: a sparse set of query samples (at most ALIGN_Q) is compared
+ *   with every informative reference sample; each pair within VOTE bits
+ *   votes for the offset it implies, for each speed. The best bins are then
+ *   evaluated over every sample, refined by half a bin and by finer speeds.
+ *   The pairs are found once; only the voting repeats per speed.
+ * - Picture: a query sample agrees when a reference sample within one step
+ *   of its aligned place is within PIC_AGREE bits (the neighbours absorb
+ *   sampling phase and speed rounding). The query is tried as is and
+ *   mirrored (one XOR, see phash.c); the better counts.
+ * - Sound: AcoustID-style bit error rate of aligned Chromaprint words.
+ *   When the picture agrees, the sound is looked for only near the
+ *   picture's alignment (a duplicate's sound runs with its picture);
+ *   otherwise it gets its own search. Similarity is 1 - 2 * BER, so
+ *   unrelated sound scores about 0 and identical sound 1. Where both are
+ *   silent nothing is counted; where one is, the word counts as chance.
+ * - Thresholds are the measured ones documented in docs/dup.md.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "dup/dup_int.h"
+
+#define ALIGN_Q 400     /* query samples that vote */
+#define ALIGN_PER_Q 16  /* votes one query sample may cast */
+#define PIC_VOTE 8      /* bits (of 64) for a picture pair to vote */
+#define PIC_AGREE 10    /* bits (of 64) for an aligned picture sample to agree */
+#define SND_VOTE 4      /* bits (of 32) for a sound pair to vote */
+#define SND_GOOD 10     /* bits (of 32) for an aligned word to count as covered */
+#define PIC_SIM_MIN 0.5 /* share of aligned samples that must agree */
+#define SND_SIM_MIN 0.35 /* 1 - 2 BER: BER <= 0.325 */
+#define COVER_MIN 0.5   /* share of the shorter video that must line up */
+#define MIN_SECONDS 2.0 /* matched seconds: less is a coincidence of a few frames */
+#define SND_NEAR 1.5    /* seconds around the picture's alignment the sound may sit */
+
+struct series {
+  const uint64_t *p; /* picture hashes, or NULL */
+  const uint64_t *z; /* picture zoom hashes (with p) */
+  const uint32_t *w; /* sound words, or NULL */
+  const uint8_t *flags;
+  size_t n, info;
+  double start, period;
+};
+
+struct align {
+  double s, off;
+  size_t overlap;     /* aligned samples counted */
+  size_t agree;       /* picture: agreeing; sound: words within SND_GOOD */
+  double bits;        /* sound: summed bit errors */
+  double score;
+  int found;
+};
+
+struct cfg {
+  int sound;
+  int window;         /* reference neighbours tried on each side */
+  int vote;
+  uint64_t qmask;     /* XOR applied to query picture hashes (mirror) */
+};
+
+/*
+ * Bits that differ between query sample i and reference sample j. For the
+ * picture, the least of whole vs whole, whole vs zoom and zoom vs whole:
+ * one of the two is a crop of the other (phash.c).
+ */
+static inline int dist(const struct series *q, const struct cfg *c, size_t i,
+                       const struct series *r, size_t j) {
+  if (!q->p)
+    return __builtin_popcount(q->w[i] ^ r->w[j]);
+  uint64_t qf = q->p[i] ^ c->qmask, qz = q->z[i] ^ c->qmask;
+  int a = __builtin_popcountll(qf ^ r->p[j]), b = __builtin_popcountll(qf ^ r->z[j]),
+      d = __builtin_popcountll(qz ^ r->p[j]);
+  return a < b ? (a < d ? a : d) : (b < d ? b : d);
+}
+static inline double qt(const struct series *q, size_t i) { return q->start + (double)i * q->period; }
+
+/* Agreement of the whole query under one alignment. */
+static void evaluate(const struct series *q, const struct series *r, const struct cfg *c,
+                     double s, double off, struct align *a) {
+  memset(a, 0, sizeof(*a));
+  a->s = s;
+  a->off = off;
+  for (size_t i = 0; i < q->n; i++) {
+    int qflag = q->flags[i] != 0;
+    if (qflag && !c->sound)
+      continue;
+    double jf = (s * qt(q, i) + off - r->start) / r->period;
+    long j = lround(jf);
+    if (j < 0 || j >= (long)r->n)
+      continue;
+    int best = 99, any = 0, rflag = 1;
+    for (long k = j - c->window; k <= j + c->window; k++) {
+      if (k < 0 || k >= (long)r->n)
+        continue;
+      if (r->flags[k]) {
+        continue;
+      }
+      rflag = 0;
+      any = 1;
+      int d = dist(q, c, i, r, (size_t)k);
+      if (d < best)
+        best = d;
+    }
+    if (c->sound) {
+      if (qflag && r->flags[j])
+        continue;                /* both silent: says nothing */
+      double bits = (qflag || rflag || !any) ? 16 : best;
+      a->overlap++;
+      a->bits += bits;
+      a->agree += bits <= SND_GOOD;
+    } else {
+      if (!any)
+        continue;
+      a->overlap++;
+      a->agree += best <= PIC_AGREE;
+    }
+  }
+  if (c->sound)
+    a->score = a->overlap ? ((double)a->overlap * 16 - a->bits) : 0; /* bits better than chance */
+  else
+    a->score = (double)a->agree + (a->overlap ? (double)a->agree / (double)a->overlap : 0);
+  a->found = a->overlap > 0;
+}
+
+static void keep_better(struct align *best, const struct align *a) {
+  if (a->found && (!best->found || a->score > best->score))
+    *best = *a;
+}
+
+/* Evaluates at `off` and half a bin on each side. */
+static void evaluate3(const struct series *q, const struct series *r, const struct cfg *c, double s,
+                      double off, double w, struct align *best) {
+  struct align a;
+  for (int k = -1; k <= 1; k++) {
+    evaluate(q, r, c, s, off + k * w / 2, &a);
+    keep_better(best, &a);
+  }
+}
+
+struct pair {
+  float tq, tr;
+};
+
+struct cand {
+  double s, off;
+  int votes;
+};
+
+static int cand_cmp(const void *a, const void *b) {
+  const struct cand *x = a, *y = b;
+  return (y->votes > x->votes) - (y->votes < x->votes);
+}
+
+static const double speeds[] = {1.0, 0.975, 1.025, 0.95, 1.05, 0.925, 1.075, 0.9, 1.1};
+#define NSPEED (sizeof(speeds) / sizeof(speeds[0]))
+
+/* The best alignment over all speeds and offsets (see DESIGN). */
+static void search(const struct series *q, const struct series *r, const struct cfg *c,
+                   struct align *best) {
+  memset(best, 0, sizeof(*best));
+  size_t *qi = vd_xmalloc((q->info ? q->info : 1) * sizeof(*qi)), nq = 0;
+  for (size_t i = 0; i < q->n; i++)
+    if (!q->flags[i])
+      qi[nq++] = i;
+  size_t step = nq > ALIGN_Q ? nq / ALIGN_Q : 1;
+  size_t *hits = vd_xmalloc((r->n ? r->n : 1) * sizeof(*hits));
+  struct pair *pairs = NULL;
+  size_t np = 0, capp = 0;
+  for (size_t a = 0; a < nq; a += step) {
+    size_t i = qi[a], nh = 0;
+    for (size_t j = 0; j < r->n; j++)
+      if (!r->flags[j] && dist(q, c, i, r, j) <= c->vote)
+        hits[nh++] = j;
+    size_t hs = nh > ALIGN_PER_Q ? nh / ALIGN_PER_Q : 1;
+    for (size_t h = 0; h < nh; h += hs) {
+      if (np == capp) {
+        capp = capp ? capp * 2 : 1024;
+        pairs = vd_xrealloc(pairs, capp * sizeof(*pairs));
+      }
+      pairs[np].tq = (float)qt(q, i);
+      pairs[np++].tr = (float)(r->start + (double)hits[h] * r->period);
+    }
+  }
+  free(hits);
+  free(qi);
+  if (!np) {
+    free(pairs);
+    return;
+  }
+  double w = q->period > r->period ? q->period : r->period;
+  double qlo = q->start, qhi = q->start + (double)q->n * q->period;
+  double rlo = r->start, rhi = r->start + (double)r->n * r->period;
+  struct cand cands[NSPEED];
+  for (size_t k = 0; k < NSPEED; k++) {
+    double s = speeds[k];
+    double omin = rlo - s * qhi - 2 * w, omax = rhi - s * qlo + 2 * w;
+    size_t nb = (size_t)((omax - omin) / w) + 3;
+    int *bins = vd_xcalloc(nb, sizeof(*bins));
+    for (size_t p = 0; p < np; p++) {
+      double o = pairs[p].tr - s * pairs[p].tq;
+      long b = lround((o - omin) / w);
+      if (b >= 0 && (size_t)b < nb)
+        bins[b]++;
+    }
+    int bv = -1;
+    size_t bb = 0;
+    for (size_t b = 1; b + 1 < nb; b++) {
+      int v = bins[b - 1] + bins[b] + bins[b + 1];
+      if (v > bv) {
+        bv = v;
+        bb = b;
+      }
+    }
+    cands[k] = (struct cand){s, omin + (double)bb * w, bv};
+    free(bins);
+  }
+  free(pairs);
+  qsort(cands, NSPEED, sizeof(cands[0]), cand_cmp);
+  for (size_t k = 0; k < 4 && k < NSPEED; k++)
+    if (cands[k].votes > 0)
+      evaluate3(q, r, c, cands[k].s, cands[k].off, w, best);
+  if (!best->found)
+    return;
+  /* finer speeds around the best, pivoting on the query's middle */
+  double mid = (qlo + qhi) / 2, s0 = best->s, o0 = best->off;
+  static const double fine[] = {-0.01, -0.005, 0.005, 0.01};
+  for (size_t k = 0; k < 4; k++) {
+    double s = s0 + fine[k];
+    evaluate3(q, r, c, s, o0 + (s0 - s) * mid, w, best);
+  }
+}
+
+static void series_picture(const struct vd_fp *fp, struct series *s) {
+  *s = (struct series){.p = fp->pic, .z = fp->zoom, .flags = fp->pic_flags, .n = fp->n_pic, .info = fp->pic_info,
+                       .start = fp->pic_start, .period = fp->pic_period};
+}
+static void series_sound(const struct vd_fp *fp, struct series *s) {
+  *s = (struct series){.w = fp->snd, .flags = fp->snd_flags, .n = fp->n_snd, .info = fp->snd_info,
+                       .start = fp->snd_start, .period = fp->snd_period};
+}
+
+/* Share of the shorter video that `a` matched, and the matched seconds. */
+static double coverage(const struct series *q, const struct series *r, const struct align *a,
+                       double *seconds) {
+  double mq = (double)a->agree * q->period; /* query seconds that agree */
+  double qd = (double)q->info * q->period, rd = (double)r->info * r->period;
+  *seconds = mq;
+  double cov;
+  if (qd * a->s <= rd)
+    cov = qd > 0 ? mq / qd : 0;
+  else
+    cov = rd > 0 ? mq * a->s / rd : 0;
+  return cov > 1 ? 1 : cov;
+}
+
+const char *vd_dup_verdict_name(enum vd_dup_verdict v) {
+  switch (v) {
+  case VD_DUP_VERDICT_DUPLICATE:
+    return "duplicate";
+  case VD_DUP_VERDICT_SAME_PICTURE:
+    return "same_picture";
+  case VD_DUP_VERDICT_SAME_SOUND:
+    return "same_sound";
+  default:
+    return "none";
+  }
+}
+
+void vd_dup_compare(const struct vd_fp *query, const struct vd_fp *ref, struct vd_dup_match *out) {
+  struct series qp, rp, qs, rs;
+  series_picture(query, &qp);
+  series_picture(ref, &rp);
+  series_sound(query, &qs);
+  series_sound(ref, &rs);
+  int has_p = qp.info >= VD_FP_MIN_PICTURE && rp.info >= VD_FP_MIN_PICTURE;
+  int has_s = qs.info >= VD_FP_MIN_SOUND && rs.info >= VD_FP_MIN_SOUND;
+  /* one side without picture at all, the other with: not the same video */
+  int p_missing_one = !has_p && (qp.info >= VD_FP_MIN_PICTURE || rp.info >= VD_FP_MIN_PICTURE);
+  memset(out, 0, sizeof(*out));
+  out->picture = out->sound = -1;
+  struct align pa = {0}, sa = {0};
+  int p_ok = 0, s_ok = 0;
+  double p_cov = 0, s_cov = 0, secs;
+  if (has_p) {
+    struct cfg c = {.window = 1, .vote = PIC_VOTE};
+    struct align mirrored;
+    search(&qp, &rp, &c, &pa);
+    c.qmask = vd_fp_mirror(0);
+    search(&qp, &rp, &c, &mirrored);
+    if (mirrored.found && (!pa.found || mirrored.score > pa.score))
+      pa = mirrored;
+    out->picture = pa.overlap ? (double)pa.agree / (double)pa.overlap : 0;
+    p_cov = pa.found ? coverage(&qp, &rp, &pa, &secs) : 0;
+    p_ok = pa.found && out->picture >= PIC_SIM_MIN && p_cov >= COVER_MIN && secs >= MIN_SECONDS;
+  }
+  if (has_s) {
+    struct cfg c = {.sound = 1, .window = 0, .vote = SND_VOTE};
+    if (p_ok) {
+      /* near the picture's alignment: its speed +-0.02 (the picture's
+       * speed is only as fine as its sampling), offsets in half words */
+      memset(&sa, 0, sizeof(sa));
+      double step = rs.period / 2, mid = qp.start + vd_fp_picture_seconds(query) / 2;
+      for (int k = -4; k <= 4; k++) {
+        double sp = pa.s + 0.005 * k, o = pa.off + (pa.s - sp) * mid;
+        for (double d = -SND_NEAR; d <= SND_NEAR + 1e-9; d += step) {
+          struct align a;
+          evaluate(&qs, &rs, &c, sp, o + d, &a);
+          keep_better(&sa, &a);
+        }
+      }
+    } else {
+      search(&qs, &rs, &c, &sa);
+    }
+    double ber = sa.overlap ? sa.bits / (32.0 * (double)sa.overlap) : 0.5;
+    out->sound = 1 - 2 * ber < 0 ? 0 : 1 - 2 * ber;
+    s_cov = sa.found ? coverage(&qs, &rs, &sa, &secs) : 0;
+    s_ok = sa.found && out->sound >= SND_SIM_MIN && s_cov >= COVER_MIN && secs >= MIN_SECONDS;
+  }
+  const struct align *lead = p_ok || !s_ok ? &pa : &sa;
+  const struct series *lq = lead == &pa ? &qp : &qs;
+  out->offset = lead->found ? (lead->s - 1) * lq->start + lead->off : 0;
+  out->coverage = lead == &pa ? p_cov : s_cov;
+  if (p_ok)
+    out->verdict = (s_ok || !has_s) ? VD_DUP_VERDICT_DUPLICATE : VD_DUP_VERDICT_SAME_PICTURE;
+  else if (s_ok)
+    out->verdict = (has_p || p_missing_one) ? VD_DUP_VERDICT_SAME_SOUND : VD_DUP_VERDICT_DUPLICATE;
+  else
+    out->verdict = VD_DUP_VERDICT_NONE;
+}
