@@ -8,6 +8,7 @@ import { renderFaceViews } from './faces.js';
 import { renderMediaViews } from './media.js';
 import { renderObjectViews } from './objects.js';
 import { fileFacts, stateBadge } from './library.js';
+import { seekTo } from './player.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
 
 // 'deleted' is what the event stream says when the job vanished under it.
@@ -177,7 +178,7 @@ function renderProbe(p) {
   return h('dl', { class: 'facts-list' }, rows.map(([k, x]) => [h('dt', {}, k), h('dd', {}, x)]));
 }
 
-function renderResults(box, job, file) {
+function renderResults(box, job, file, t) {
   const { results, artifacts, warnings } = resultParts(job);
   const scenes = scenesOf(results);
   clear(box);
@@ -198,6 +199,11 @@ function renderResults(box, job, file) {
     video = h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id) });
     player = h('section', { class: 'panel player' }, h('h2', {}, 'Video'), video);
     box.append(player);
+  }
+  // Opened at a moment (a search hit: ?t=): the player starts there.
+  if (Number.isFinite(t)) {
+    if (video.readyState >= 1) seekTo(video, t);
+    else video.addEventListener('loadedmetadata', () => seekTo(video, t), { once: true });
   }
   // Faces, emotions and people: a track under the timeline, the annotated
   // video, the emotion chart and the people gallery (js/faces.js).
@@ -228,8 +234,9 @@ function renderResults(box, job, file) {
 
 // ---- the page --------------------------------------------------------------
 
-// Renders analysis `id` into root. Returns a function that stops live updates.
-export async function renderAnalysis(root, id) {
+// Renders analysis `id` into root; opts.t (seconds) starts the player there.
+// Returns a function that stops live updates.
+export async function renderAnalysis(root, id, opts = {}) {
   let es = null;
   let stopped = false;
   const stop = () => {
@@ -297,7 +304,7 @@ export async function renderAnalysis(root, id) {
     clear(outcome);
     if (job.status === 'succeeded') {
       outcome.append(h('p', { class: 'notice ok' }, 'The analysis is finished.'));
-      renderResults(results, job, file);
+      renderResults(results, job, file, opts.t);
     } else if (job.status === 'failed') {
       outcome.append(h('div', { class: 'notice error', id: 'job-error' }, h('strong', {}, 'The analysis failed. '),
         job.error ? `vidan said: ${sentence(readableError(job.error, file))}` : 'The server gave no reason.',

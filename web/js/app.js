@@ -2,11 +2,14 @@
 // server only has to serve index.html at "/":
 //   #/                 upload panel + library
 //   #/analyses/{id}    one analysis: live progress, then results
+//                      (?t=SECONDS starts the player there)
+//   #/search?q=WORDS   search across the library (js/search.js)
 // Each view renders into <main> and may return a cleanup function (the
 // analysis view closes its EventSource there).
 
 import { renderAnalysis } from './analysis.js';
 import { renderLibrary } from './library.js';
+import { renderSearch, searchBox, searchQueryOf } from './search.js';
 import { renderUpload } from './upload.js';
 import { clear, h } from './util.js';
 
@@ -24,13 +27,19 @@ async function route() {
   clear(main).append(view);
   delete main.dataset.ready;
   const hash = location.hash.replace(/^#\/?/, '');
-  const m = /^analyses\/([^/?#]+)$/.exec(hash);
+  const m = /^analyses\/([^/?#]+)(?:\?(.*))?$/.exec(hash);
+  const q = searchQueryOf(hash);
   let stop = null;
   if (m) {
     document.title = 'Analysis · vidan';
-    stop = await renderAnalysis(view, decodeURIComponent(m[1]));
+    const t = new URLSearchParams(m[2] || '').get('t');
+    stop = await renderAnalysis(view, decodeURIComponent(m[1]), { t: t === null ? NaN : Number(t) });
+  } else if (q !== null) {
+    document.title = 'Search · vidan';
+    await renderSearch(view, q);
   } else {
     document.title = 'vidan';
+    view.append(h('section', { class: 'panel search' }, searchBox()));
     await renderUpload(view, {
       onStarted: (file, job) => {
         location.hash = job ? `#/analyses/${encodeURIComponent(job.id)}` : '#/';
