@@ -56,6 +56,7 @@ struct align {
   double s, off;
   size_t overlap;     /* aligned samples counted */
   size_t agree;       /* picture: agreeing; sound: words within SND_GOOD */
+  size_t exact;       /* picture: agreeing at the aligned sample itself */
   double bits;        /* sound: summed bit errors */
   double score;
   int found;
@@ -98,7 +99,7 @@ static void evaluate(const struct series *q, const struct series *r, const struc
     long j = lround(jf);
     if (j < 0 || j >= (long)r->n)
       continue;
-    int best = 99, any = 0, rflag = 1;
+    int best = 99, any = 0, rflag = 1, at = 99;
     for (long k = j - c->window; k <= j + c->window; k++) {
       if (k < 0 || k >= (long)r->n)
         continue;
@@ -110,6 +111,8 @@ static void evaluate(const struct series *q, const struct series *r, const struc
       int d = dist(q, c, i, r, (size_t)k);
       if (d < best)
         best = d;
+      if (k == j)
+        at = d;
     }
     if (c->sound) {
       if (qflag && r->flags[j])
@@ -123,12 +126,16 @@ static void evaluate(const struct series *q, const struct series *r, const struc
         continue;
       a->overlap++;
       a->agree += best <= PIC_AGREE;
+      a->exact += at <= PIC_AGREE;
     }
   }
   if (c->sound)
     a->score = a->overlap ? ((double)a->overlap * 16 - a->bits) : 0; /* bits better than chance */
   else
-    a->score = (double)a->agree + (a->overlap ? (double)a->agree / (double)a->overlap : 0);
+    /* the window hides a misalignment by one sample: exact agreement
+     * breaks the tie, so the offset is as fine as the sampling */
+    a->score = (double)a->agree +
+               (a->overlap ? (double)(a->agree + a->exact) / (2.0 * (double)a->overlap) : 0);
   a->found = a->overlap > 0;
 }
 
@@ -221,7 +228,18 @@ static void search(const struct series *q, const struct series *r, const struct 
         bb = b;
       }
     }
-    cands[k] = (struct cand){s, omin + (double)bb * w, bv};
+    /* the mean offset of the votes in the winning bins: as fine as the
+     * samples' times, not the bins' */
+    double centre = omin + (double)bb * w, sum = 0;
+    int cnt = 0;
+    for (size_t p = 0; p < np; p++) {
+      double o = pairs[p].tr - s * pairs[p].tq;
+      if (fabs(o - centre) <= 1.5 * w) {
+        sum += o;
+        cnt++;
+      }
+    }
+    cands[k] = (struct cand){s, cnt ? sum / cnt : centre, bv};
     free(bins);
   }
   free(pairs);
