@@ -50,5 +50,6 @@ int vd_cmd_analyze(int argc, char **argv);
 int vd_cmd_list(int argc, char **argv);
 int vd_cmd_serve(int argc, char **argv);
 int vd_cmd_search(int argc, char **argv);
+int vd_cmd_dup(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
     {"scenes", vd_cmd_scenes, "detect shots; print JSON, CSV or EDL; thumbnails; split clips"},
     {"analyze", vd_cmd_analyze, "run any set of analyses in one decode pass"},
     {"analyses", vd_cmd_list, "list the analyses and their parameters"},
+    {"dup", vd_cmd_dup, "near-duplicate check of files against each other (picture + sound)"},
     {"serve", vd_cmd_serve, "run the HTTP API, web page and job workers"},
     {"search", vd_cmd_search, "find where words were said, shown or named in the library"},
 };
