@@ -69,7 +69,8 @@ json_t *vd__api_search_op(void) {
       "{s:s, s:s, s:[s], s:[{s:s, s:s, s:b, s:{s:s, s:i}, s:s}, {s:s, s:s, s:{s:s, s:i, s:i}},"
       " {s:s, s:s, s:{s:s}, s:s}], s:{s:{s:s}, s:{s:s}}}",
       "summary",
-      "Search the whole library: words said (transcript), shown (text) or in a file name",
+      "Search the whole library: words said (transcript), shown (text), objects seen "
+      "(objects) or words in a file name",
       "description",
       "Every word must match, case and accents aside; the last word also matches as a prefix. "
       "Hits are ranked. Each has file_id, filename, job_id (the analysis to open at `start`), "

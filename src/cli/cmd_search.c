@@ -18,8 +18,9 @@
 static void usage(FILE *f) {
   fprintf(f, "usage: vidan search [options] WORDS...\n\n"
              "Finds every moment in the library where the words were said (transcript), shown\n"
-             "on screen (text) or named (file name), best first. Every word must match, case\n"
-             "and accents aside; the last one also matches as a prefix.\n\n"
+             "on screen (text), seen (objects: person, dog...) or named (file name), best\n"
+             "first. Every word must match, case and accents aside; the last one also\n"
+             "matches as a prefix.\n\n"
              "options:\n"
              "  --data DIR      the data folder of `vidan serve` (default ./var)\n"
              "  --db LOCATION   its store, when not DIR/vidan.db (postgres://...)\n"

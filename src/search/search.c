@@ -32,20 +32,44 @@ static void add_doc(struct vd_search_docs *d, const char *analysis, double start
   d->n++;
 }
 
+/* add_doc for a JSON time range: skipped unless both ends are numbers,
+ * finite, not negative and in order. */
+static void add_timed(struct vd_search_docs *d, const char *analysis, json_t *s, json_t *e,
+                      const char *text) {
+  if (!json_is_number(s) || !json_is_number(e))
+    return;
+  double start = json_number_value(s), end = json_number_value(e);
+  if (isfinite(start) && isfinite(end) && start >= 0 && end >= start)
+    add_doc(d, analysis, start, end, text);
+}
+
 /* `segments`: [{start, end, text}, ...] with times in seconds, as the
  * transcript and text analyses write them. */
 static void from_segments(struct vd_search_docs *d, const char *analysis, json_t *result) {
   size_t i;
   json_t *seg;
   json_array_foreach(json_object_get(result, "segments"), i, seg) {
-    json_t *t = json_object_get(seg, "text"), *s = json_object_get(seg, "start"),
-           *e = json_object_get(seg, "end");
-    if (!json_is_string(t) || !json_is_number(s) || !json_is_number(e))
+    json_t *t = json_object_get(seg, "text");
+    if (json_is_string(t))
+      add_timed(d, analysis, json_object_get(seg, "start"), json_object_get(seg, "end"),
+                json_string_value(t));
+  }
+}
+
+/* `labels`: [{label, ranges: [{start, end}, ...]}, ...], as the objects
+ * analysis writes them: each range where a label was seen is a document
+ * whose text is the label ("person", "dog"). */
+static void from_labels(struct vd_search_docs *d, const char *analysis, json_t *result) {
+  size_t i, k;
+  json_t *lab, *rg;
+  json_array_foreach(json_object_get(result, "labels"), i, lab) {
+    json_t *name = json_object_get(lab, "label");
+    if (!json_is_string(name))
       continue;
-    double start = json_number_value(s), end = json_number_value(e);
-    if (!isfinite(start) || !isfinite(end) || start < 0 || end < start)
-      continue;
-    add_doc(d, analysis, start, end, json_string_value(t));
+    json_array_foreach(json_object_get(lab, "ranges"), k, rg) {
+      add_timed(d, analysis, json_object_get(rg, "start"), json_object_get(rg, "end"),
+                json_string_value(name));
+    }
   }
 }
 
@@ -56,6 +80,7 @@ static const struct {
 } extractors[] = {
     {"transcript", from_segments}, /* what was said */
     {"text", from_segments},       /* what was shown on screen */
+    {"objects", from_labels},      /* what was seen: each label's time ranges */
 };
 
 int vd_search_docs_from_result(const char *result_json, struct vd_search_docs *out,

@@ -6,8 +6,8 @@
  * DESIGN
  * - A job's documents come from its result JSON through a small table keyed
  *   by analysis name (search.c, `extractors`): transcript segments (what
- *   was said) and on-screen text segments (what was shown), each with its
- *   time range. Another analysis becomes searchable by adding a line there.
+ *   was said), on-screen text segments (what was shown) and object labels
+ *   (what was seen), each with its time range. Another analysis becomes searchable by adding a line there.
  *   A file's name is a document too, but the store writes that one itself
  *   when the file is stored.
  * - The worker that finishes a job indexes it right after the job's final

@@ -1,7 +1,7 @@
 // search.js: search across the whole library. A search box (on the library
 // page and on the results page) leads to #/search?q=words; the results are
 // the moments where the words were said (transcript), shown on screen
-// (text) or named (file name), best first, each with the file's thumbnail,
+// (text), seen (objects: "person", "dog") or named (file name), best first, each with the file's thumbnail,
 // the time and the matched words marked. Choosing one opens its analysis at
 // that moment: #/analyses/<job>?t=<seconds>.
 //
@@ -14,7 +14,7 @@ import { shortTime } from './player.js';
 import { clear, h } from './util.js';
 
 const PAGE = 20;
-const KIND = { transcript: 'said', text: 'shown', file: 'file name' };
+const KIND = { transcript: 'said', text: 'shown', objects: 'seen', file: 'file name' };
 
 // The words of a #/search?q=... route, or '' when there are none.
 export function searchQueryOf(hash) {

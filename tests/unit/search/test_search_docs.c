@@ -1,7 +1,8 @@
 /*
  * test_search_docs.c: the documents a job's result gives the search index
  * (search.c), from literal result JSON: transcript and on-screen text
- * segments with their times; other analyses give nothing; segments with
+ * segments with their times, object labels with their ranges; other
+ * analyses give nothing; segments with
  * missing, negative or reversed times, or without text, are skipped; long
  * texts are cut at a UTF-8 boundary; a damaged result is an error; and
  * vd_search_backfill indexes exactly the jobs that are not indexed yet.
@@ -42,6 +43,26 @@ static void test_transcript_and_text(void **state) {
   assert_string_equal(d.v[2].analysis, "text");
   assert_string_equal(d.v[2].text, "HELLO WORLD\nSecond line");
   assert_true(d.v[2].start == 1 && d.v[2].end == 4);
+  vd_search_docs_fini(&d);
+}
+
+static void test_object_labels(void **state) {
+  (void)state;
+  const char *json = "{\"results\": {\"objects\": {\"labels\": ["
+                     " {\"label\": \"person\", \"samples\": 8, \"ranges\": ["
+                     "  {\"start\": 0, \"end\": 3, \"max_count\": 1},"
+                     "  {\"start\": 6, \"end\": 9, \"max_count\": 2}]},"
+                     " {\"label\": \"dog\", \"ranges\": [{\"start\": 4, \"end\": 2}]},"
+                     " {\"label\": 3, \"ranges\": [{\"start\": 1, \"end\": 2}]},"
+                     " {\"ranges\": [{\"start\": 1, \"end\": 2}]}]}}}";
+  struct vd_search_docs d;
+  assert_int_equal(vd_search_docs_from_result(json, &d, NULL), 0);
+  assert_int_equal(d.n, 2); /* the dog's range is reversed; the others have no label */
+  for (size_t i = 0; i < 2; i++) {
+    assert_string_equal(d.v[i].analysis, "objects");
+    assert_string_equal(d.v[i].text, "person");
+  }
+  assert_true(d.v[0].start == 0 && d.v[0].end == 3 && d.v[1].start == 6 && d.v[1].end == 9);
   vd_search_docs_fini(&d);
 }
 
@@ -184,6 +205,7 @@ static void test_backfill(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_transcript_and_text),
+      cmocka_unit_test(test_object_labels),
       cmocka_unit_test(test_bad_segments_skipped),
       cmocka_unit_test(test_damaged_result),
       cmocka_unit_test(test_long_text_cut_at_utf8_boundary),
