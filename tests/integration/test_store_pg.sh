@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_store_pg.sh: the PostgreSQL store, against a throwaway server that
 # pg_virtualenv (postgresql-common) creates and removes.
-#  1. The store unit suites (test_store, test_store_webhook) run again with
-#     --pg: the same assertions as for SQLite.
+#  1. The store unit suites (test_store, test_store_webhook, test_store_fp,
+#     test_store_search) run again with --pg: the same assertions as for
+#     SQLite.
 #  2. Two nodes: two `vidan serve --db URI --data SHARED` processes, started
 #     together (one migrates, under the advisory lock). Analyses queued on
 #     node A are taken by workers of both nodes, each exactly once, and
@@ -19,7 +20,7 @@ set -uo pipefail
 if [[ "${1:-}" != --inside ]]; then
   skip() { echo "SKIP: $*"; exit 77; }
   : "${VIDAN:?VIDAN must name the vidan binary}" "${VD_BUILD:?VD_BUILD must name the build folder}"
-  for t in test_store test_store_webhook test_store_fp; do
+  for t in test_store test_store_webhook test_store_fp test_store_search; do
     [[ -x "$VD_BUILD/$t" ]] || skip "$VD_BUILD/$t is not built"
   done
   tmp=$(mktemp -d /tmp/vd-pg.XXXXXX)
@@ -58,7 +59,7 @@ fail() {
 T0=$(date +%s.%N)
 elapsed() { "$PY" -c "import time; print(f'{time.time() - $T0:.1f}')"; }
 
-for t in test_store test_store_webhook test_store_fp; do
+for t in test_store test_store_webhook test_store_fp test_store_search; do
   "$VD_BUILD/$t" --pg >"$TMP/$t.log" 2>&1 || { tail -n 40 "$TMP/$t.log"; fail "$t --pg"; }
   pass "$t --pg: $(grep -o 'PASSED.*' "$TMP/$t.log")"
 done
@@ -105,8 +106,10 @@ start_node a
 start_node b
 wait_node a
 wait_node b
-[[ $(sql "SELECT version FROM vidan_schema") == 2 ]] || fail "schema version"
-[[ $(grep -h "migrated schema to version 2" "$DATA/a.log" "$DATA/b.log" | wc -l) == 1 ]] ||
+# The newest version: every migration ran (3 = fingerprints is the least).
+V=$(sql "SELECT version FROM vidan_schema")
+[[ $V =~ ^[0-9]+$ && $V -ge 3 ]] || fail "schema version '$V'"
+[[ $(grep -h "migrated schema to version $V\b" "$DATA/a.log" "$DATA/b.log" | wc -l) == 1 ]] ||
   fail "the schema was not migrated exactly once: $(cat "$DATA/a.log" "$DATA/b.log")"
 pass "two nodes started together; the schema was migrated once ($(elapsed) s)"
 on a
@@ -206,6 +209,14 @@ expect_status 200 "list analyses on node $LIVE" GET "/api/v1/analyses?limit=50"
   fail "not all succeeded"
 [[ $(sql "SELECT COUNT(*) FROM files") == 1 && $(blob_count) == 1 ]] || fail "files duplicated"
 pass "10 jobs, all succeeded, nothing duplicated ($(elapsed) s)"
+# Search on PostgreSQL: the file's name, written by the trigger, and the
+# jobs indexed by whichever node finished them, without a warning.
+expect_status 200 "search on node $LIVE" GET "/api/v1/search?q=a%20mp4"
+[[ $(json "$TMP/body" '[h["analysis"] for h in j["hits"]]') == "['file']" ]] ||
+  fail "search for the file's name: $(head -c 300 "$TMP/body")"
+[[ $(sql "SELECT COUNT(*) FROM search_jobs") == 10 ]] || fail "jobs indexed: $(sql "SELECT COUNT(*) FROM search_jobs")"
+grep -q "not searchable\|search backfill stopped" "$DATA"/*.log && fail "indexing warnings in the node logs"
+pass "search: the file's name found on PostgreSQL; all 10 jobs indexed"
 
 # The server goes away and comes back: meanwhile requests fail with a clear
 # error; afterwards the node carries on without a restart (its pooled
