@@ -219,11 +219,13 @@ int vd_fp_save(const struct vd_fp *fp, void **buf, size_t *len, struct vd_err *e
     put64(p, fp->pic[i]);
   for (size_t i = 0; i < fp->n_pic; i++, p += 8)
     put64(p, fp->zoom[i]);
-  memcpy(p, fp->pic_flags, fp->n_pic);
+  if (fp->n_pic) /* an empty series has no arrays at all */
+    memcpy(p, fp->pic_flags, fp->n_pic);
   p += fp->n_pic;
   for (size_t i = 0; i < fp->n_snd; i++, p += 4)
     put32(p, fp->snd[i]);
-  memcpy(p, fp->snd_flags, fp->n_snd);
+  if (fp->n_snd)
+    memcpy(p, fp->snd_flags, fp->n_snd);
   p += fp->n_snd;
   put32(p, crc(b, n - 4));
   *buf = b;

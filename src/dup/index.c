@@ -15,9 +15,10 @@
  *   sample (at most QUERY_MAX, evenly spread), the picture also mirrored.
  * - A query counts, per slot, the query samples that hit it; keys whose
  *   list is longer than STOP_MIN or an eighth of the library are skipped
- *   (they say nothing: flat pictures, common words). The slots with most
- *   votes (at most CAND_MAX by picture and CAND_MAX by sound) are verified
- *   with vd_dup_compare(); unrelated ones are dropped.
+ *   (they say nothing: flat pictures, common words). A slot is a candidate
+ *   when its votes are at least MIN_SHARE of those it could get (see
+ *   top()); the best (at most CAND_MAX by picture and CAND_MAX by sound)
+ *   are verified with vd_dup_compare(); unrelated ones are dropped.
  * - Locking: a rwlock. Queries share it (each keeps its vote arrays on its
  *   own heap), add and remove hold it alone. Fingerprints are immutable.
  */
@@ -33,7 +34,9 @@
 #define KEYS 65536
 #define INDEX_STEP 2
 #define QUERY_MAX 512
-#define CAND_MAX 48
+#define CAND_MAX 24
+#define MIN_SHARE 0.25 /* votes / possible votes a candidate needs: copies in
+                         test_dup.sh score 0.48-1.0, chance about 0.08 */
 #define STOP_MIN 4096
 #define MIN_VOTES 2
 
@@ -253,20 +256,39 @@ static void vote(const struct plist *l, size_t stop, uint32_t sample, struct vot
 }
 
 struct cand {
-  uint32_t slot, votes;
+  uint32_t slot;
+  double share;
 };
 
 static int cand_cmp(const void *a, const void *b) {
   const struct cand *x = a, *y = b;
-  return (y->votes > x->votes) - (y->votes < x->votes);
+  return (y->share > x->share) - (y->share < x->share);
 }
 
-/* Adds the CAND_MAX slots with most votes (at least MIN_VOTES) to `set`. */
-static void top(const struct votes *v, size_t nslots, struct cand *tmp, uint8_t *set) {
+/*
+ * Adds to `set` the slots whose votes are a fair share of what they could
+ * be: a reference shorter than the query can only be hit by the query
+ * samples that fall in its length. Background hits (a key shared by
+ * chance) give every video a few votes whatever the library's size; a
+ * copy hits with most samples. At most CAND_MAX, the best shares first.
+ */
+static void top(const struct vd_dup_index *ix, const struct votes *v, uint32_t nvoted,
+                double qsecs, int sound, struct cand *tmp, uint8_t *set) {
   size_t n = 0;
-  for (size_t s = 0; s < nslots; s++)
-    if (v->n[s] >= MIN_VOTES)
-      tmp[n++] = (struct cand){(uint32_t)s, v->n[s]};
+  for (size_t s = 0; s < ix->nslots; s++) {
+    if (v->n[s] < MIN_VOTES || !ix->slots[s].fp)
+      continue;
+    const struct vd_fp *fp = ix->slots[s].fp;
+    double rsecs = sound ? vd_fp_sound_seconds(fp) : vd_fp_picture_seconds(fp);
+    double possible = nvoted;
+    if (qsecs > 0 && rsecs < qsecs)
+      possible = nvoted * rsecs / qsecs;
+    if (possible < MIN_VOTES)
+      possible = MIN_VOTES;
+    double share = v->n[s] / possible;
+    if (share >= MIN_SHARE)
+      tmp[n++] = (struct cand){(uint32_t)s, share};
+  }
   qsort(tmp, n, sizeof(*tmp), cand_cmp);
   for (size_t i = 0; i < n && i < CAND_MAX; i++)
     set[tmp[i].slot] = 1;
@@ -309,6 +331,7 @@ int vd_dup_index_query(struct vd_dup_index *ix, const struct vd_fp *q, const cha
         vote(&ix->pic[b * KEYS + ((h[m] >> (16 * b)) & 0xffff)], stop, sample, &pv);
     sample++;
   }
+  uint32_t npv = sample;
   step = q->snd_info > QUERY_MAX ? q->snd_info / QUERY_MAX : 1;
   k = 0;
   sample = 0;
@@ -319,10 +342,11 @@ int vd_dup_index_query(struct vd_dup_index *ix, const struct vd_fp *q, const cha
       vote(&ix->snd[b * KEYS + ((q->snd[i] >> (16 * b)) & 0xffff)], stop, sample, &sv);
     sample++;
   }
+  uint32_t nsv = sample;
   uint8_t *set = vd_xcalloc(ns + 1, 1);
   struct cand *tmp = vd_xmalloc((ns + 1) * sizeof(*tmp));
-  top(&pv, ns, tmp, set);
-  top(&sv, ns, tmp, set);
+  top(ix, &pv, npv, vd_fp_picture_seconds(q), 0, tmp, set);
+  top(ix, &sv, nsv, vd_fp_sound_seconds(q), 1, tmp, set);
   free(tmp);
   free(pv.n);
   free(pv.last);

@@ -31,7 +31,7 @@
 #include "core/util.h"
 #include "dup/dup_int.h"
 
-#define ALIGN_Q 400     /* query samples that vote */
+#define ALIGN_Q 256     /* query samples that vote */
 #define ALIGN_PER_Q 16  /* votes one query sample may cast */
 #define PIC_VOTE 8      /* bits (of 64) for a picture pair to vote */
 #define PIC_AGREE 10    /* bits (of 64) for an aligned picture sample to agree */
@@ -69,6 +69,15 @@ struct cfg {
   uint64_t qmask;     /* XOR applied to query picture hashes (mirror) */
 };
 
+/* Bit count without a library call: the build targets plain x86-64, whose
+ * __builtin_popcountll is a call into libgcc, most of a query's time. */
+static inline int pop64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (int)((x * 0x0101010101010101ull) >> 56);
+}
+
 /*
  * Bits that differ between query sample i and reference sample j. For the
  * picture, the least of whole vs whole, whole vs zoom and zoom vs whole:
@@ -77,10 +86,10 @@ struct cfg {
 static inline int dist(const struct series *q, const struct cfg *c, size_t i,
                        const struct series *r, size_t j) {
   if (!q->p)
-    return __builtin_popcount(q->w[i] ^ r->w[j]);
+    return pop64(q->w[i] ^ r->w[j]);
   uint64_t qf = q->p[i] ^ c->qmask, qz = q->z[i] ^ c->qmask;
-  int a = __builtin_popcountll(qf ^ r->p[j]), b = __builtin_popcountll(qf ^ r->z[j]),
-      d = __builtin_popcountll(qz ^ r->p[j]);
+  int a = pop64(qf ^ r->p[j]), b = pop64(qf ^ r->z[j]),
+      d = pop64(qz ^ r->p[j]);
   return a < b ? (a < d ? a : d) : (b < d ? b : d);
 }
 static inline double qt(const struct series *q, size_t i) { return q->start + (double)i * q->period; }
