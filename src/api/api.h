@@ -23,6 +23,7 @@
 #include "store/store.h"
 
 struct vd_api;
+struct vd_library;
 
 struct vd_api_opts {
   struct vd_store *store;
@@ -34,9 +35,14 @@ struct vd_api_opts {
   const struct vd_media_limits *limits;
   int max_attempts;                  /* per job */
   int64_t max_upload;                /* bytes, documented in OpenAPI; 0 = none */
+  struct vd_library *library;        /* duplicate check (library.h); NULL = none */
 };
 
 struct vd_api *vd_api_new(const struct vd_api_opts *o);
+/* Ends what waits on the api: compat E checks in flight answer 503 and
+ * their downloads stop. Call before vd_http_stop(), whose connection
+ * threads would otherwise wait for them. */
+void vd_api_stop(struct vd_api *a);
 void vd_api_free(struct vd_api *a);
 /* Tells the api about the server, for request metrics. */
 void vd_api_set_http(struct vd_api *a, struct vd_http *h);

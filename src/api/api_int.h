@@ -13,6 +13,7 @@ struct vd_api {
   struct vd_api_opts o;
   struct vd_http *http;
   struct vd_media_limits lim;
+  struct vd__api_e *e; /* compat E's checkers (compat_e.c), started on first use */
 };
 
 /* Handlers, by file. */
@@ -80,6 +81,15 @@ int vd__api_check_run(json_t *names, json_t *params, struct vd_err *err);
 /* Parses and checks a POST /api/v1/analyses body. Returns the request object
  * (caller owns) or NULL with the reason in `err`. Pure: fuzzed directly. */
 json_t *vd__api_parse_analysis_request(const char *body, size_t len, struct vd_err *err);
+
+/* Inserts a queued job (fills j->id, max_attempts) and wakes the workers. */
+int vd__api_job_create(struct vd_api *a, struct vd_job_rec *j, struct vd_err *err);
+
+/* Compat E (compat_e.c): the duplicate check, and its checker threads,
+ * stopped by vd__api_e_free (NULL is fine). */
+void vd__api_e_check(struct vd_http_req *r, void *app);
+void vd__api_files_duplicates(struct vd_http_req *r, void *app);
+void vd__api_e_free(struct vd__api_e *e);
 
 /* Inserts a queued job (fills j->id) and wakes the workers; answers 500 on error. */
 int vd__api_enqueue(struct vd_api *a, struct vd_http_req *r, struct vd_job_rec *j);

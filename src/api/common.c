@@ -12,6 +12,7 @@
 #include "api/api_int.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "library/library.h"
 
 struct vd_api *vd_api_new(const struct vd_api_opts *o) {
   struct vd_api *a = vd_xcalloc(1, sizeof(*a));
@@ -23,7 +24,12 @@ struct vd_api *vd_api_new(const struct vd_api_opts *o) {
   return a;
 }
 
-void vd_api_free(struct vd_api *a) { free(a); }
+void vd_api_free(struct vd_api *a) {
+  if (!a)
+    return;
+  vd__api_e_free(a->e);
+  free(a);
+}
 
 void vd_api_set_http(struct vd_api *a, struct vd_http *h) { a->http = h; }
 
@@ -151,6 +157,8 @@ int vd__api_delete_file(struct vd_api *a, const char *id, struct vd_err *err) {
   struct vd_idlist orphans;
   if ((ret = vd_store_file_delete(a->o.store, id, &orphans, err)) < 0)
     return ret;
+  if (a->o.library) /* its fingerprint row went with it (cascade) */
+    vd_library_remove(a->o.library, id);
   for (size_t i = 0; i < orphans.n; i++)
     vd_blob_delete(a->o.blobs, orphans.ids[i]);
   vd_idlist_fini(&orphans);
@@ -225,17 +233,21 @@ int vd__api_job_id_ok(const char *s) {
   return n == 36;
 }
 
-int vd__api_enqueue(struct vd_api *a, struct vd_http_req *r, struct vd_job_rec *j) {
-  struct vd_err err = {0};
+int vd__api_job_create(struct vd_api *a, struct vd_job_rec *j, struct vd_err *err) {
   uuid4(j->id);
   j->max_attempts = a->o.max_attempts;
-  int ret = vd_store_job_create(a->o.store, j, &err);
-  if (ret < 0) {
+  int ret = vd_store_job_create(a->o.store, j, err);
+  if (ret == 0)
+    vd_jobs_wake(a->o.jobs);
+  return ret;
+}
+
+int vd__api_enqueue(struct vd_api *a, struct vd_http_req *r, struct vd_job_rec *j) {
+  struct vd_err err = {0};
+  int ret = vd__api_job_create(a, j, &err);
+  if (ret < 0)
     vd_http_error(r, 500, NULL, "%s", vd_err_msg(&err, ret));
-    return ret;
-  }
-  vd_jobs_wake(a->o.jobs);
-  return 0;
+  return ret;
 }
 
 static json_t *iso_or_null(double t) {

@@ -137,6 +137,12 @@ static json_t *openapi_doc(struct vd_api *a) {
   P("/api/sample-videos", "{s:o}", "get", op("Compat B: sample videos", "compat", 200));
   P("/api/analyze", "{s:o}", "post", op("Compat B: start a scene/storyline task", "compat", 200));
   P("/api/analysis/{task_id}", "{s:o}", "get", op("Compat B: task status or result", "compat", 200));
+  P("/check-video-duplicate", "{s:o}", "post",
+    op("Compat E: {\"link\": URL of <id>.mp4} is fetched, checked against every earlier video "
+       "and kept; answers {is_duplicate, duplicate_for, hard_case, matches}, 400 for a bad link "
+       "or a non-video", "compat", 200));
+  P("/api/v1/files/{id}/duplicates", "{s:o}", "get",
+    op("The earlier and later videos this file matches (after `fingerprint` ran)", "files", 200));
   P("/healthz", "{s:o}", "get", op("Health", "operations", 200));
   P("/metrics", "{s:o}", "get", op("Prometheus metrics", "operations", 200));
 #undef P
@@ -220,6 +226,8 @@ static const struct vd_http_route routes[] = {
      "/api/v1/files/{id}/content"},
     {"GET", "/api/v1/files/{}/thumbnail", VD_HTTP_BODY_NONE, vd__api_files_thumbnail,
      "/api/v1/files/{id}/thumbnail"},
+    {"GET", "/api/v1/files/{}/duplicates", VD_HTTP_BODY_NONE, vd__api_files_duplicates,
+     "/api/v1/files/{id}/duplicates"},
     {"POST", "/api/v1/analyses", VD_HTTP_BODY_JSON, vd__api_analyses_create, NULL},
     {"GET", "/api/v1/analyses", VD_HTTP_BODY_NONE, vd__api_analyses_list, NULL},
     {"GET", "/api/v1/analysis-types", VD_HTTP_BODY_NONE, vd__api_types, NULL},
@@ -242,6 +250,7 @@ static const struct vd_http_route routes[] = {
     {"GET", "/api/sample-videos", VD_HTTP_BODY_NONE, vd__api_b_samples, NULL},
     {"POST", "/api/analyze", VD_HTTP_BODY_JSON, vd__api_b_analyze, NULL},
     {"GET", "/api/analysis/{}", VD_HTTP_BODY_NONE, vd__api_b_status, "/api/analysis/{task_id}"},
+    {"POST", "/check-video-duplicate", VD_HTTP_BODY_JSON, vd__api_e_check, NULL},
     {"GET", "/healthz", VD_HTTP_BODY_NONE, vd__api_health, NULL},
     {"GET", "/metrics", VD_HTTP_BODY_NONE, vd__api_metrics, NULL},
     {"GET", "/api/openapi.json", VD_HTTP_BODY_NONE, vd__api_openapi, NULL},

@@ -25,6 +25,7 @@
 #include "core/util.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
+#include "library/library.h"
 #include "store/store.h"
 
 int vd_cmd_serve(int argc, char **argv);
@@ -175,6 +176,7 @@ int vd_cmd_serve(int argc, char **argv) {
   struct vd_jobs *jobs = NULL;
   struct vd_api *api = NULL;
   struct vd_http *http = NULL;
+  struct vd_library *library = NULL; /* duplicate check: every video seen */
   struct vd_media_limits lim;
   char *db = db_loc ? vd_xstrdup(db_loc) : vd_xasprintf("%s/vidan.db", data), *bdir = vd_xasprintf("%s/blobs", data);
   char *wdir = vd_xasprintf("%s/work", data);
@@ -191,14 +193,16 @@ int vd_cmd_serve(int argc, char **argv) {
     VD_INFO("serve: removed %d stale upload temp files", swept);
   if ((ret = vd_webhooks_start(&hooks, store, 5, 1.0, &err)) < 0)
     goto out;
+  library = vd_library_new(store);
   struct vd_jobs_opts jo = {.store = store, .blobs = blobs, .work_dir = wdir,
                             .samples_dir = samples, .workers = (int)workers, .lease = lease,
-                            .limits = &lim, .webhooks = hooks};
+                            .limits = &lim, .webhooks = hooks, .library = library};
   if ((ret = vd_jobs_start(&jobs, &jo, &err)) < 0)
     goto out;
   struct vd_api_opts ao = {.store = store, .blobs = blobs, .jobs = jobs, .webhooks = hooks,
                            .samples_dir = samples, .web_dir = web, .limits = &lim,
-                           .max_attempts = (int)attempts, .max_upload = max_upload};
+                           .max_attempts = (int)attempts, .max_upload = max_upload,
+                           .library = library};
   api = vd_api_new(&ao);
   struct vd_http_opts ho = {.listen = listen, .routes = vd_api_routes(), .app = api,
                             .blobs = blobs, .max_upload = max_upload, .timeout = timeout,
@@ -226,10 +230,13 @@ out:
     if (ret == VD_ERR_INVALID)
       code = VD_EXIT_USAGE;
   }
+  if (api)
+    vd_api_stop(api); /* compat E waits end before the connection threads are joined */
   vd_http_stop(http);
   vd_jobs_stop(jobs);
   vd_webhooks_stop(hooks);
   vd_api_free(api);
+  vd_library_free(library);
   vd_blobs_free(blobs);
   vd_store_free(store);
   free(db);

@@ -16,6 +16,7 @@
 #include "analyze/analyze.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "library/library.h"
 #include "search/search.h"
 
 #define MAX_WORKERS 256
@@ -156,6 +157,18 @@ static char *input_path(struct vd_jobs *j, const struct vd_job_rec *r, struct vd
   return NULL;
 }
 
+/* A succeeded job's fingerprint joins the library. If this fails, or the
+ * process dies first, the library's first load in the next process puts it
+ * (library.h: backfill). */
+static void keep_fingerprint(struct vd_jobs *j, const struct vd_job_rec *r, json_t *result) {
+  json_t *fpr = json_object_get(json_object_get(result, "results"), "fingerprint");
+  struct vd_err err = {0};
+  int ret = fpr && r->file_id ? vd_library_add(j->o.library, r->file_id, fpr, &err) : 0;
+  if (ret < 0)
+    VD_WARN("jobs: the fingerprint of %s is not in the library yet: %s", r->id,
+            vd_err_msg(&err, ret));
+}
+
 static void run_job(struct slot *s, struct vd_job_rec *r) {
   struct vd_jobs *j = s->jobs;
   struct vd_err err = {0};
@@ -208,6 +221,11 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
   if (r->file_id && vd_store_file_get(j->o.store, r->file_id, &fr_name, &name_err) == 0 &&
       fr_name.name && fr_name.name[0])
     display = fr_name.name;
+  /* The library as it is now: the video is checked against all before it. */
+  struct vd_dup_index *lib = NULL;
+  struct vd_err lerr = {0};
+  if (j->o.library && vd_library_index(j->o.library, &lib, &lerr) < 0)
+    VD_WARN("jobs: the duplicate library is not up to date: %s", vd_err_msg(&lerr, lerr.code));
   struct vd_run_opts ro = {.input = input,
                            .display_name = display,
                            .analyses = names,
@@ -217,7 +235,9 @@ static void run_job(struct slot *s, struct vd_job_rec *r) {
                            .limits = &j->lim,
                            .progress = on_progress,
                            .progress_opaque = s,
-                           .untrusted = 1}; /* jobs come from API clients */
+                           .untrusted = 1, /* jobs come from API clients */
+                           .library = lib,
+                           .library_exclude = r->file_id};
   ret = vd_run_new(&run, &ro, &err);
   vd_file_rec_fini(&fr_name); /* the run copied the name */
   if (ret < 0)
@@ -273,6 +293,8 @@ done:
     pthread_mutex_unlock(&j->mu);
     if (r->webhook && j->o.webhooks) /* the finish recorded its delivery */
       vd_webhooks_wake(j->o.webhooks);
+    if (final == VD_JOB_SUCCEEDED && j->o.library)
+      keep_fingerprint(j, r, result);
     /* Searchable from now on; if this fails, the next start's backfill does it. */
     struct vd_err serr = {0};
     int sr = final == VD_JOB_SUCCEEDED ? vd_search_index_job(j->o.store, r->id, result_txt, &serr)

@@ -46,6 +46,7 @@
 
 struct vd_jobs;
 struct vd_webhooks;
+struct vd_library;
 
 struct vd_jobs_opts {
   struct vd_store *store;
@@ -56,6 +57,8 @@ struct vd_jobs_opts {
   double lease;               /* seconds; <= 0 = 30 */
   const struct vd_media_limits *limits; /* NULL = defaults */
   struct vd_webhooks *webhooks; /* where final statuses go; NULL = none */
+  struct vd_library *library; /* duplicate check (library.h): runs query it, and
+                                 fingerprints go into it; NULL = none */
 };
 
 int vd_jobs_start(struct vd_jobs **out, const struct vd_jobs_opts *o, struct vd_err *err) VD_WUR;
