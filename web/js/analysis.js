@@ -7,6 +7,7 @@ import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from 
 import { renderFaceViews } from './faces.js';
 import { renderMediaViews } from './media.js';
 import { renderObjectViews } from './objects.js';
+import { renderDupViews } from './dup.js';
 import { fileFacts, stateBadge } from './library.js';
 import { seekTo } from './player.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
@@ -213,6 +214,8 @@ function renderResults(box, job, file, t) {
   renderMediaViews({ box, player, video, job, results, artifacts });
   // Objects: labels with their time ranges (js/objects.js).
   renderObjectViews({ box, player, video, job, results, artifacts });
+  // Duplicate check: verdict, matches, hard cases (js/dup.js).
+  renderDupViews({ box, results });
   box.append(renderDownloads(job, artifacts));
   // The upload already probed the file: show its facts even when no probe
   // analysis ran.
