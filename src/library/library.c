@@ -56,8 +56,11 @@ static int backfill(struct vd_library *l, struct vd_err *err) {
       json_t *fpr = json_object_get(json_object_get(res, "results"), "fingerprint");
       const char *data = result_data(fpr);
       struct vd_err perr = {0};
-      int pr = data ? vd_store_fingerprint_put(l->store, v[i].file_id, data, &perr)
-                    : vd_err_set(&perr, VD_ERR_CORRUPT, "no fingerprint data");
+      struct vd_fp *fp = NULL; /* only a readable fingerprint is kept */
+      int pr = vd_fp_from_result(fpr, &fp, &perr);
+      vd_fp_free(fp);
+      if (pr == 0)
+        pr = vd_store_fingerprint_put(l->store, v[i].file_id, data, &perr);
       if (pr < 0)
         VD_WARN("library: fingerprint of analysis %s not kept: %s", v[i].id, vd_err_msg(&perr, pr));
       else

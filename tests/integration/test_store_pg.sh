@@ -2,7 +2,8 @@
 # test_store_pg.sh: the PostgreSQL store, against a throwaway server that
 # pg_virtualenv (postgresql-common) creates and removes.
 #  1. The store unit suites (test_store, test_store_webhook, test_store_fp,
-#     test_store_search) run again with --pg: the same assertions as for
+#     test_store_search, and test_library: two duplicate libraries on one
+#     database) run again with --pg: the same assertions as for
 #     SQLite.
 #  2. Two nodes: two `vidan serve --db URI --data SHARED` processes, started
 #     together (one migrates, under the advisory lock). Analyses queued on
@@ -20,7 +21,7 @@ set -uo pipefail
 if [[ "${1:-}" != --inside ]]; then
   skip() { echo "SKIP: $*"; exit 77; }
   : "${VIDAN:?VIDAN must name the vidan binary}" "${VD_BUILD:?VD_BUILD must name the build folder}"
-  for t in test_store test_store_webhook test_store_fp test_store_search; do
+  for t in test_store test_store_webhook test_store_fp test_store_search test_library; do
     [[ -x "$VD_BUILD/$t" ]] || skip "$VD_BUILD/$t is not built"
   done
   tmp=$(mktemp -d /tmp/vd-pg.XXXXXX)
@@ -59,7 +60,7 @@ fail() {
 T0=$(date +%s.%N)
 elapsed() { "$PY" -c "import time; print(f'{time.time() - $T0:.1f}')"; }
 
-for t in test_store test_store_webhook test_store_fp test_store_search; do
+for t in test_store test_store_webhook test_store_fp test_store_search test_library; do
   "$VD_BUILD/$t" --pg >"$TMP/$t.log" 2>&1 || { tail -n 40 "$TMP/$t.log"; fail "$t --pg"; }
   pass "$t --pg: $(grep -o 'PASSED.*' "$TMP/$t.log")"
 done
