@@ -387,8 +387,11 @@ out:
   }
   VD_INFO("compat E: %s: %s", c->link, vd_err_msg(&err, ret));
   *out = json_pack("{s:s, s:s}", "error", vd_err_msg(&err, ret), "link", c->link);
-  /* Bad links, unreachable ones and non-videos are the client's (400). */
-  return ret == VD_ERR_INTERNAL ? 500 : ret == VD_ERR_CANCELED ? 503 : 400;
+  /* Bad links, unreachable ones and non-videos are the client's (400);
+   * a stop or a wait past WAIT_MAX is not; nor is a failing disk or store. */
+  if (ret == VD_ERR_CANCELED)
+    return __atomic_load_n(&e->stop, __ATOMIC_RELAXED) ? 503 : 504;
+  return ret >= VD_ERR_FIRST && ret < VD_ERR_INTERNAL ? 400 : 500;
 }
 
 static void *checker_main(void *arg) {
