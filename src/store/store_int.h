@@ -120,9 +120,17 @@ VD__STORE_FP_DECLS(pg);
 VD__STORE_SEARCH_DECLS(sq);
 VD__STORE_SEARCH_DECLS(pg);
 struct vd__row;
-/* The columns every backend's search query returns, in this order. */
-#define VD__SEARCH_HIT_COLS "file_id, filename, job_id, analysis, start_s, end_s, text, snippet, score"
-/* Fills a hit from a row of VD__SEARCH_HIT_COLS. */
+/* The condition both backends add to a query over search_docs d: of the
+ * jobs of one file that ran the same analysis (a transcript run again with
+ * other parameters), only the newest indexed one answers, so a moment is
+ * not listed once per run; deleting that job brings the older one back. */
+#define VD__SEARCH_NEWEST_ONLY                                                                     \
+  " AND (d.job_id IS NULL OR d.job_id = (SELECT d2.job_id FROM search_docs d2"                     \
+  "  JOIN jobs j2 ON j2.id = d2.job_id WHERE d2.file_id = d.file_id AND d2.analysis = d.analysis"  \
+  "  ORDER BY j2.seq DESC LIMIT 1))"
+/* Fills a hit from a row of the columns every backend's search query
+ * selects, in this order: file_id, filename, job_id, analysis, start_s,
+ * end_s, text, snippet, score. */
 void vd__read_search_hit(const struct vd__row *r, struct vd_search_hit *h);
 /* The words of a user's query as the backend's query text: FTS5 ("w1" "w2"*)
  * when `pg` is 0, else to_tsquery text ('w1' & 'w2':*). *out is malloc'd.

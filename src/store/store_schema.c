@@ -115,7 +115,7 @@
   " text TEXT NOT NULL" MORE ");"
 #define V4_REST                                                                                    \
   "CREATE INDEX IF NOT EXISTS search_docs_job ON search_docs(job_id);"                             \
-  "CREATE INDEX IF NOT EXISTS search_docs_file ON search_docs(file_id);"                           \
+  "CREATE INDEX IF NOT EXISTS search_docs_file ON search_docs(file_id, analysis);"                 \
   "CREATE TABLE IF NOT EXISTS search_jobs("                                                        \
   " job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE);"                               \
   "INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                               \

@@ -93,7 +93,8 @@ int vd__pg_search_query(struct vd_store *s, const char *query, int offset, int l
       "  'StartSel=«, StopSel=», MaxWords=20, MinWords=8, ShortWord=0, FragmentDelimiter=…'),"
       " ts_rank(d.tsv, q.q, 2) AS score"
       " FROM q, search_docs d JOIN files f ON f.id = d.file_id"
-      " WHERE d.tsv @@ q.q ORDER BY score DESC, f.seq DESC, d.start_s, d.id LIMIT $2 OFFSET $3",
+      " WHERE d.tsv @@ q.q" VD__SEARCH_NEWEST_ONLY
+      " ORDER BY score DESC, f.seq DESC, d.start_s, d.id LIMIT $2 OFFSET $3",
       "tii", tsq, limit, offset);
   free(tsq);
   return vd__search_hits_take(&p, ret, out, n);

@@ -85,7 +85,8 @@ int vd__sq_search_query(struct vd_store *s, const char *query, int offset, int l
       " snippet(search_fts, 0, '«', '»', '…', 16), -bm25(search_fts)"
       " FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid"
       " JOIN files f ON f.id = d.file_id"
-      " WHERE search_fts MATCH ?1 ORDER BY bm25(search_fts), f.seq DESC, d.start_s, d.id"
+      " WHERE search_fts MATCH ?1" VD__SEARCH_NEWEST_ONLY
+      " ORDER BY bm25(search_fts), f.seq DESC, d.start_s, d.id"
       " LIMIT ?2 OFFSET ?3",
       "tii", match, limit, offset);
   free(match);

@@ -132,16 +132,18 @@ static void test_long_text_cut_at_utf8_boundary(void **state) {
   free(text);
 }
 
-/* A store with one file and jobs; `n` succeeded jobs with a transcript. */
+/* A store with `n` files, each with a succeeded transcript job (on its own
+ * file, so that no job's words hide another's: only a file's newest
+ * transcript answers). */
 static struct vd_store *store_with_jobs(int n) {
   struct vd_store *s = NULL;
   assert_int_equal(vd_store_open(&s, vd_test_path("backfill.db"), NULL), 0);
-  struct vd_file_rec f = {0};
-  snprintf(f.id, sizeof(f.id), "%064d", 7);
-  f.name = "film.mp4";
-  f.size = 1;
-  assert_int_equal(vd_store_file_put(s, &f, NULL, NULL), 0);
   for (int i = 0; i < n; i++) {
+    struct vd_file_rec f = {0};
+    snprintf(f.id, sizeof(f.id), "%064d", i);
+    f.name = "film.mp4";
+    f.size = 1;
+    assert_int_equal(vd_store_file_put(s, &f, NULL, NULL), 0);
     struct vd_job_rec j = {0};
     snprintf(j.id, sizeof(j.id), "00000000-0000-4000-8000-%012d", i);
     j.file_id = f.id;

@@ -3,8 +3,9 @@
  * PostgreSQL with --pg: store_test.h).
  * Documents put for a job are found by their words, case and accents
  * aside, with the last word as a prefix, and every word required; a file's
- * name is found without any put; putting again replaces; deleting a job or
- * a file takes its documents away; pending lists what is not indexed;
+ * name is found without any put; putting again replaces; of two runs of one
+ * analysis on a file only the newer answers; deleting a job or a file takes
+ * its documents away; pending lists what is not indexed;
  * shorter documents that say the word more often rank first; paging;
  * hostile query syntax is only ever words (never a store error); limits on
  * the query; a database from before search is migrated with its file names.
@@ -144,14 +145,18 @@ static void test_replace_and_delete(void **state) {
   /* A job that is not there. */
   assert_int_equal(vd_store_search_put(s, J3, d2, 1, NULL), VD_ERR_NOT_FOUND);
 
-  /* Deleting the job takes its documents, not the file's name. */
+  /* A newer transcript of the same file answers instead of the older one
+   * (not both); deleting it takes its documents, not the file's name, and
+   * the older transcript answers again. */
   succeeded(s, J2, FA);
   assert_int_equal(vd_store_search_put(s, J2, docs1, 3, NULL), 0);
   assert_int_equal(count(s, "forward"), 1);
+  assert_int_equal(count(s, "backward"), 0);
   struct vd_idlist orphans = {0};
   assert_int_equal(vd_store_job_delete(s, J2, &orphans, NULL), 0);
   vd_idlist_fini(&orphans);
   assert_int_equal(count(s, "forward"), 0);
+  assert_int_equal(count(s, "backward"), 1);
   assert_int_equal(count(s, "cafe"), 1);
   /* Deleting the file takes everything of it. */
   assert_int_equal(vd_store_file_delete(s, FA, &orphans, NULL), 0);
