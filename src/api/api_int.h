@@ -90,6 +90,13 @@ int vd__api_job_create(struct vd_api *a, struct vd_job_rec *j, struct vd_err *er
 void vd__api_e_check(struct vd_http_req *r, void *app);
 void vd__api_files_duplicates(struct vd_http_req *r, void *app);
 void vd__api_e_free(struct vd__api_e *e);
+/* Checks a compat E link (http or https, a host, a file name, no spaces or
+ * control characters, at most 2048 bytes) and copies out its file name (the
+ * last path segment, before any query or fragment) and the video id (that
+ * name without its extension). 0, or VD_ERR_INVALID with the reason. Pure:
+ * unit-tested by table. */
+int vd__api_e_parse_link(const char *link, char *name, size_t name_len, char *vid, size_t vid_len,
+                         struct vd_err *err);
 
 /* Inserts a queued job (fills j->id) and wakes the workers; answers 500 on error. */
 int vd__api_enqueue(struct vd_api *a, struct vd_http_req *r, struct vd_job_rec *j);

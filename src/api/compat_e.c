@@ -88,9 +88,8 @@ static void check_unref(struct vd__api_e *e, struct check *c) {
 
 /* ---- the link --------------------------------------------------------------- */
 
-/* Checks an http(s) link and takes the video id out of it: the last path
- * segment (before any query or fragment) without its extension. */
-static int parse_link(const char *link, struct check *c, struct vd_err *err) {
+int vd__api_e_parse_link(const char *link, char *name, size_t name_len, char *vid, size_t vid_len,
+                         struct vd_err *err) {
   size_t n = strlen(link);
   if (n == 0 || n > MAX_LINK)
     return vd_err_set(err, VD_ERR_INVALID, "the link must be 1 to %d bytes", MAX_LINK);
@@ -115,17 +114,18 @@ static int parse_link(const char *link, struct check *c, struct vd_err *err) {
   while (seg > path && seg[-1] != '/')
     seg--;
   size_t slen = (size_t)(path + plen - seg);
-  if (slen == 0 || slen >= sizeof(c->name))
+  if (slen == 0)
     return vd_err_set(err, VD_ERR_INVALID, "the link names no file");
-  memcpy(c->name, seg, slen);
-  c->name[slen] = '\0';
-  const char *dot = strrchr(c->name, '.');
-  size_t vlen = dot && dot != c->name ? (size_t)(dot - c->name) : slen;
-  if (vlen >= sizeof(c->vid))
+  if (slen >= name_len)
     return vd_err_set(err, VD_ERR_INVALID, "the link's file name is too long");
-  memcpy(c->vid, c->name, vlen);
-  c->vid[vlen] = '\0';
-  snprintf(c->link, sizeof(c->link), "%s", link);
+  memcpy(name, seg, slen);
+  name[slen] = '\0';
+  const char *dot = strrchr(name, '.');
+  size_t vlen = dot && dot != name ? (size_t)(dot - name) : slen;
+  if (vlen >= vid_len)
+    return vd_err_set(err, VD_ERR_INVALID, "the link's file name is too long");
+  memcpy(vid, name, vlen);
+  vid[vlen] = '\0';
   return 0;
 }
 
@@ -500,7 +500,9 @@ void vd__api_e_check(struct vd_http_req *r, void *app) {
     return;
   }
   struct check *c = vd_xcalloc(1, sizeof(*c));
-  int ret = parse_link(link, c, &err);
+  int ret = vd__api_e_parse_link(link, c->name, sizeof(c->name), c->vid, sizeof(c->vid), &err);
+  if (ret == 0)
+    snprintf(c->link, sizeof(c->link), "%s", link);
   json_decref(req);
   if (ret < 0) {
     free(c);
