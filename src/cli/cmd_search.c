@@ -2,7 +2,8 @@
  * cmd_search.c: `vidan search [--data DIR | --db LOCATION] WORDS...` finds
  * where words were said, shown or named across the library that `vidan
  * serve` keeps (the same store and the same ranking as GET /api/v1/search).
- * It only reads; it may run while the server runs.
+ * It only reads (opening a store from an older vidan migrates it, as
+ * `vidan serve` would), so it may run beside the server.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +29,9 @@ static void usage(FILE *f) {
              "  --json          {\"query\", \"hits\": [...]} as the API answers\n\n"
              "Each line: file name, time range, analysis, the text with the matched words\n"
              "between \xc2\xab and \xc2\xbb, and the analysis id (the page opens it at\n"
-             "#/analyses/<id>?t=<seconds>).\n");
+             "#/analyses/<id>?t=<seconds>).\n\n"
+             "Exit codes: 0 (no hits too: stderr says so), 2 a query with no word or over\n"
+             "200 bytes or 16 words, 3 no library at DIR, 1 the store failed.\n");
 }
 
 /* m:ss.s, or h:mm:ss.s past an hour. */
