@@ -9,6 +9,7 @@ SAMEPIC=33333333-3333-4333-8333-333333333333
 OTHER=44444444-4444-4444-8444-444444444444
 SAMEBYTES=55555555-5555-4555-8555-555555555555
 COPY2=66666666-6666-4666-8666-666666666666
+COPY3=77777777-7777-4777-8777-777777777777
 make_clips() {
   local d=$1
   local m1="aevalsrc=0.4*sin(2*PI*(300+200*mod(floor(t*3)\,5))*t)+0.2*sin(2*PI*(900-100*mod(floor(t*5)\,7))*t):s=22050"
@@ -24,6 +25,8 @@ make_clips() {
       -t 8 -pix_fmt yuv420p -c:v libx264 -preset veryfast -c:a aac "$d/$OTHER.mp4" &&
     "${ff[@]}" -i "$d/$ORIG.mp4" -vf "crop=300:220,scale=320:240" -c:v libx264 -crf 28 \
       -preset veryfast -c:a aac -b:a 96k "$d/$COPY2.mp4" &&
+    "${ff[@]}" -i "$d/$ORIG.mp4" -vf scale=200:150 -c:v libx264 -crf 36 -preset veryfast \
+      -c:a aac -b:a 48k "$d/$COPY3.mp4" &&
     cp "$d/$ORIG.mp4" "$d/$SAMEBYTES.mp4" &&
     echo "this is not a video" >"$d/notes.mp4"
 }

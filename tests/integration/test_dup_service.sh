@@ -9,9 +9,9 @@
 #  - a malformed body, a bad link, a link that answers 404 and a link to a
 #    text file answer 400 with a JSON error, and leave no file behind;
 #  - GET /api/v1/files/{id}/duplicates lists what the library knows;
-#  - kill -9 and restart: the library is in the store, so a copy checked
-#    after the restart still matches; deleting the original's file takes it
-#    out of the library;
+#  - kill -9 and restart: the library is in the store, so two copies
+#    checked at once after the restart still match; deleting the
+#    original's file takes it out of the library;
 #  - with PostgreSQL (pg_virtualenv), two nodes sharing the database and
 #    the blob folder: a video checked on node A is the duplicate source of
 #    its copy checked on node B.
@@ -102,8 +102,14 @@ if [[ "${1:-}" != --pg-inside ]]; then
   wait "$SPID" 2>/dev/null
   SPID=""
   start_server --workers 2
+  # Two checks at once (two checker threads, two workers).
+  curl -s -m 120 -o "$TMP/body3" -X POST -d "{\"link\": \"$CLIPS/$COPY3.mp4\"}" "$B/check-video-duplicate" &
+  CPID=$!
   check_link $COPY2 true $ORIG ""
-  pass "after kill -9 and a restart, a new copy still matches the original"
+  wait $CPID
+  [[ $(json "$TMP/body3" '(j["is_duplicate"], j["duplicate_for"])') == "(True, '$ORIG')" ]] ||
+    fail "the concurrent check: $(cat "$TMP/body3")"
+  pass "after kill -9 and a restart, two new copies checked at once still match the original"
   expect_status 200 "delete the original" DELETE "/api/v1/files/$ORIG_FILE?force=1"
   expect_status 404 "its matches are gone" GET "/api/v1/files/$ORIG_FILE/duplicates"
   COPY_FILE=$(curl -s "$B/api/v1/files" | "$PY" -c '
