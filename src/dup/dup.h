@@ -2,7 +2,8 @@
  * dup: near-duplicate detection by picture and sound.
  *
  * A video's fingerprint (struct vd_fp) holds two time series:
- * - picture: one compact perceptual hash per sample, at a fixed sample rate,
+ * - picture: one compact perceptual hash per sample (two, in fact: the whole
+ *   picture and its centre, see vd_fp_hash_picture), at a fixed sample rate,
  *   taken after the analysis removed what re-uploads commonly change
  *   (black borders, size, colour grading, mirroring);
  * - sound: Chromaprint's raw fingerprint (one 32-bit word per ~0.124 s).

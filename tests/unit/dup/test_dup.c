@@ -175,7 +175,19 @@ static void test_cap(void **state) {
   vd_fp_add_picture(g, 0.01, 2, 2, 0);
   vd_fp_add_picture(g, 1.0, 3, 3, 0);
   assert_int_equal(vd_fp_picture_samples(g), 5);
+  /* a jump of 48 h (a broken timestamp) ends bounded, and quickly */
+  vd_fp_add_picture(g, 48 * 3600.0, 4, 4, 0);
+  assert_true(vd_fp_picture_samples(g) <= VD_FP_MAX_PICTURE);
   vd_fp_free(g);
+  /* sound past its cap is subsampled evenly, the period growing to match */
+  size_t n = 3 * VD_FP_MAX_SOUND + 5;
+  uint32_t *w = calloc(n, sizeof(*w));
+  struct vd_fp *snd = vd_fp_new(PP);
+  vd_fp_set_sound(snd, 0, SP, w, NULL, n);
+  assert_true(vd_fp_sound_words(snd) <= VD_FP_MAX_SOUND);
+  assert_true(fabs(vd_fp_sound_seconds(snd) - n * SP) < 8 * SP);
+  vd_fp_free(snd);
+  free(w);
   vd_fp_free(fp);
 }
 
