@@ -2,7 +2,7 @@
 # The objects view of the page in a real browser (tests/browser/
 # objects.test.mjs), against a real `vidan serve`: this script builds a
 # clip from the shared GRID clip (3 s of a person, 3 s of black, the person
-# again), uploads it over the API, runs `objects` with the annotated video,
+# again), uploads it over the API, runs `objects` (1 fps) with the annotated video,
 # checks the result through the API (person in two ranges, the second from
 # 6 s; objects.mp4 among the artifacts), then the browser checks the panel,
 # that the second range's button and strip seek the player there, and the
@@ -30,7 +30,7 @@ ffmpeg -nostdin -v error -y -i "$clip" -f lavfi -i color=black:size=360x288:rate
 expect_status 201 "upload person, black, person" POST /api/v1/files -F "file=@$TMP/gap.mp4"
 fid=$(json "$TMP/body" 'j["id"]')
 expect_status 202 "start objects with the annotated video" POST /api/v1/analyses -H 'Content-Type: application/json' \
-  -d "{\"file_id\": \"$fid\", \"analyses\": [\"objects\"], \"params\": {\"objects\": {\"annotate\": true}}}"
+  -d "{\"file_id\": \"$fid\", \"analyses\": [\"objects\"], \"params\": {\"objects\": {\"annotate\": true, \"fps\": 1}}}"
 job=$(json "$TMP/body" 'j["id"]')
 wait_job "$job" succeeded 120
 req GET "/api/v1/analyses/$job" >/dev/null

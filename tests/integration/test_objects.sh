@@ -12,12 +12,16 @@
 # (usage, exit 2) and an audio-only file ("no video").
 #
 # With ../shared/testdata/faces (skipped with a message when absent): people
-# on camera. "person" must be found in every 2 fps sample of the GRID and
-# azavatar clips (one person in every frame; boxes in source pixels around
-# the picture's centre, a 1080p clip's boxes in 1080p pixels), in most of
-# Tears of Steel's, and nothing else above min_score on the GRID clips. A
-# clip built as GRID (3 s), 3 s of black, GRID again gives two person
-# ranges with the gap where the black is.
+# on camera. "person" must be found in every sample of the GRID clip (2 fps)
+# and the azavatar clip (1 fps) (one person in every frame; boxes in source
+# pixels around the picture's centre, a 1080p clip's boxes in 1080p
+# pixels), in most of Tears of Steel's, and nothing else above min_score on
+# those two. A clip built as GRID (3 s), 3 s of black, GRID again gives two
+# person ranges with the gap where the black is.
+#
+# The detector costs ~0.1 s per sample in a release build and ~2 s under
+# ASan at -O0, so the test keeps to about 40 samples in all (1 fps where
+# the rate does not matter).
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
 
@@ -51,7 +55,7 @@ ff -f lavfi -i mandelbrot=size=400x300 -frames:v 1 "$tmp/m.png"
 ff -f lavfi -i sine -t 1 "$tmp/tone.wav"
 run bars "$tmp/bars.mp4" -o "$tmp/bars" --param objects.annotate=true
 run still "$tmp/m.png" -o "$tmp/still" --param objects.annotate=true
-run low "$tmp/bars.mp4" --param objects.min_score=0.05 --param objects.fps=4
+run low "$tmp/bars.mp4" --param objects.min_score=0.05 --param objects.fps=1
 ffprobe -v error -count_frames -show_entries stream=codec_type,nb_read_frames -of json \
   "$tmp/bars/objects.mp4" >"$tmp/probe.json" || { echo "FAIL: ffprobe objects.mp4"; exit 1; }
 
@@ -130,7 +134,7 @@ assert open(f"{d}/still/objects.jpg", "rb").read(3) == b"\xff\xd8\xff"
 print("ok: Mandelbrot still: no objects; objects.jpg written")
 
 p = json.load(open(f"{d}/low.json"))["results"]["objects"]
-per = check_shape(p, 640, 360, 12)
+per = check_shape(p, 640, 360, 3)
 assert p["labels"], "at min_score 0.05 the detector's weak guesses should come through"
 best = max(o["score"] for f in p["frames"] for o in f["objects"])
 assert best < 0.35, best
@@ -156,10 +160,9 @@ ff -i "$faces/grid_bbaf2n.mpg" -f lavfi -i color=black:size=360x288:rate=25 -fil
   "[0:v]trim=0:3,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]trim=0:3,setpts=PTS-STARTPTS,format=yuv420p[b];[0:v]trim=0:3,setpts=PTS-STARTPTS,format=yuv420p[c];[a][b][c]concat=n=3:v=1:a=0" \
   -c:v libx264 -an "$tmp/gap.mp4"
 run grid "$faces/grid_bbaf2n.mpg"
-run grid2 "$faces/grid_lwbsza.mpg"
-run az "$faces/azavatar_delivering_sell_link.mp4"
-run tos "$faces/tos_clip01_640x360.mp4"
-run gap "$tmp/gap.mp4"
+run az "$faces/azavatar_delivering_sell_link.mp4" --param objects.fps=1
+run tos "$faces/tos_clip01_640x360.mp4" --param objects.fps=1
+run gap "$tmp/gap.mp4" --param objects.fps=1
 
 python3 - "$tmp" <<'PY' || exit 1
 import json, sys
@@ -186,17 +189,16 @@ def person(name, w, h, n, at_least, only_person):
 
 
 person("grid", 360, 288, 6, 6, True)
-person("grid2", 360, 288, 6, 6, True)
-p = person("az", 1920, 1080, 9, 9, True)
+p = person("az", 1920, 1080, 5, 5, True)
 r = p["labels"][0]["ranges"]
 assert len(r) == 1 and r[0]["start"] == 0 and abs(r[0]["end"] - 4.08) < 0.1, r
-person("tos", 640, 360, 20, 12, False)
+person("tos", 640, 360, 10, 6, False)
 
-p = person("gap", 360, 288, 18, 11, False)
+p = person("gap", 360, 288, 9, 6, False)
 r = [x for x in p["labels"] if x["label"] == "person"][0]["ranges"]
 assert len(r) == 2, r
-assert r[0]["start"] == 0 and 2.9 <= r[0]["end"] <= 3.6, r
-assert 5.9 <= r[1]["start"] <= 6.1 and r[1]["end"] >= 8.5, r
+assert r[0]["start"] == 0 and 2.9 <= r[0]["end"] <= 3.1, r
+assert 5.9 <= r[1]["start"] <= 6.1 and r[1]["end"] >= 8.9, r
 print(f"ok: GRID + 3 s black + GRID: person ranges {[(x['start'], x['end']) for x in r]}")
 PY
 echo "PASS"
