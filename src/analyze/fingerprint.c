@@ -181,12 +181,17 @@ static int fp_finish(struct vd_actx *c, json_t **result) {
     return ret;
   char *data = vd_fp_save_base64(a->fp);
   double ps = vd_fp_picture_seconds(a->fp), ss = vd_fp_sound_seconds(a->fp);
-  size_t np = vd_fp_picture_samples(a->fp), nw = vd_fp_sound_words(a->fp);
-  *result = json_pack("{s:i, s:{s:b, s:I, s:o, s:o}, s:{s:b, s:I, s:o, s:o}, s:s}", "version", 1,
-                      "picture", "present", a->has_video, "samples", (json_int_t)np, "seconds",
-                      rounded(ps), "rate", rounded(np && ps > 0 ? (double)np / ps : 0), "sound",
-                      "present", a->has_audio, "words", (json_int_t)nw, "seconds", rounded(ss),
-                      "rate", rounded(nw && ss > 0 ? (double)nw / ss : 0), "data", data);
+  size_t np = vd_fp_picture_samples(a->fp), nw = vd_fp_sound_words(a->fp), ip, is;
+  vd_fp_informative(a->fp, &ip, &is);
+  /* "detailed": picture samples that are not flat (black, one colour);
+   * "audible": words not computed from near-silence */
+  *result = json_pack("{s:i, s:{s:b, s:I, s:I, s:o, s:o}, s:{s:b, s:I, s:I, s:o, s:o}, s:s}",
+                      "version", 1, "picture", "present", a->has_video, "samples",
+                      (json_int_t)np, "detailed", (json_int_t)ip, "seconds", rounded(ps), "rate",
+                      rounded(np && ps > 0 ? (double)np / ps : 0), "sound", "present",
+                      a->has_audio, "words", (json_int_t)nw, "audible", (json_int_t)is, "seconds",
+                      rounded(ss), "rate", rounded(nw && ss > 0 ? (double)nw / ss : 0), "data",
+                      data);
   free(data);
   return *result ? 0 : VD_ERR_INTERNAL;
 }

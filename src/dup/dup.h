@@ -171,6 +171,9 @@ int vd_fp_load_base64(const char *text, struct vd_fp **out, struct vd_err *err) 
 /* Sample counts of each series (tests, summaries). */
 size_t vd_fp_picture_samples(const struct vd_fp *fp);
 size_t vd_fp_sound_words(const struct vd_fp *fp);
+/* Of those, the samples that carry something: picture samples not flat,
+ * sound words not silent. Either may be NULL. */
+void vd_fp_informative(const struct vd_fp *fp, size_t *picture, size_t *sound);
 
 /* 1 when `id` is in the index. */
 int vd_dup_index_contains(struct vd_dup_index *ix, const char *id);

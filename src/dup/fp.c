@@ -156,6 +156,12 @@ double vd_fp_sound_seconds(const struct vd_fp *fp) {
 }
 size_t vd_fp_picture_samples(const struct vd_fp *fp) { return fp->n_pic; }
 size_t vd_fp_sound_words(const struct vd_fp *fp) { return fp->n_snd; }
+void vd_fp_informative(const struct vd_fp *fp, size_t *picture, size_t *sound) {
+  if (picture)
+    *picture = fp->pic_info;
+  if (sound)
+    *sound = fp->snd_info;
+}
 
 /* ---- serialized form ----------------------------------------------------- */
 

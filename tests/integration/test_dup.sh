@@ -12,7 +12,7 @@
 #   picture (Game of Life) with the base's sound (same_sound): neither is a
 #   duplicate, and each names its hard case;
 # - unrelated clips (testsrc2 with a third melody, a cellular automaton with
-#   pink noise): no match at all;
+#   pink noise, two test patterns over digital silence): no match at all;
 # - every match's similarities are printed, so the margins are visible;
 # - Tears of Steel from testdata: a cropped, mirrored, brightened copy and a
 #   fragment are duplicates; another film is not;
@@ -49,13 +49,17 @@ ff -i base.mp4 -f lavfi -i "$(mel 7)" -map 0:v -map 1:a "${V[@]}" "${A[@]}" -sho
 ff -f lavfi -i "life=s=320x180:r=25:mold=10:ratio=0.3:seed=3,trim=duration=10" -i base.mp4 -map 0:v -map 1:a "${V[@]}" -c:a copy samesound.mp4
 ff -f lavfi -i "testsrc2=s=320x180:r=25:d=10" -f lavfi -i "$(mel 3)" "${V[@]}" "${A[@]}" -shortest other1.mp4
 ff -f lavfi -i "cellauto=s=320x180:r=25:rule=110,trim=duration=10" -f lavfi -i "anoisesrc=d=10:c=pink:a=0.3" "${V[@]}" "${A[@]}" -shortest other2.mp4
+# two unrelated pictures over digital silence: Chromaprint's words for
+# silence agree with each other, so unmarked they would be "same sound"
+ff -f lavfi -i "rgbtestsrc=s=320x180:r=25:d=10" -f lavfi -i "anullsrc=r=22050:cl=mono" "${V[@]}" "${A[@]}" -t 10 quiet1.mp4
+ff -f lavfi -i "smptehdbars=s=320x180:r=25:d=10" -f lavfi -i "anullsrc=r=22050:cl=mono" "${V[@]}" "${A[@]}" -t 10 quiet2.mp4
 
 # the copy without sound comes after the hard cases: without sound it
 # cannot tell the base's talk from the other one, and is a duplicate of both
 family="base reenc crop letterbox pillarbox mirror fragment logo colour speed silent"
 files=()
 for f in base reenc crop letterbox pillarbox mirror fragment logo colour speed samepicture \
-  samesound silent other1 other2; do files+=("$f.mp4"); done
+  samesound silent other1 other2 quiet1 quiet2; do files+=("$f.mp4"); done
 t0=$(date +%s.%N)
 "$VIDAN" dup --json "${files[@]}" >out.json 2>err.txt
 rc=$?
@@ -93,10 +97,10 @@ for name, kind in (("samepicture.mp4", "same_picture"), ("samesound.mp4", "same_
     kinds = {h["verdict"] for h in r["hard_cases"]}
     if r["is_duplicate"] or kinds != {kind}:
         fail(f"{name}: want hard case {kind} and no duplicate, got {r}")
-for name in ("other1.mp4", "other2.mp4"):
+for name in ("other1.mp4", "other2.mp4", "quiet1.mp4", "quiet2.mp4"):
     if res[name]["matches"]:
         fail(f"{name}: unrelated, but matched {res[name]['matches']}")
-if res["other2.mp4"]["compared_with"] != len(res) - 1:
+if res["quiet2.mp4"]["compared_with"] != len(res) - 1:
     fail("compared_with does not count every earlier file")
 print("verdicts:", {n: ("duplicate" if r["is_duplicate"] else
                        ",".join(h["verdict"] for h in r["hard_cases"]) or "none")
