@@ -123,11 +123,12 @@ struct vd__row;
 /* The condition both backends add to a query over search_docs d: of the
  * jobs of one file that ran the same analysis (a transcript run again with
  * other parameters), only the newest indexed one answers, so a moment is
- * not listed once per run; deleting that job brings the older one back. */
+ * not listed once per run; deleting that job brings the older one back.
+ * search_runs (one row per indexed job and analysis) makes it one index
+ * lookup per matching document. */
 #define VD__SEARCH_NEWEST_ONLY                                                                     \
-  " AND (d.job_id IS NULL OR d.job_id = (SELECT d2.job_id FROM search_docs d2"                     \
-  "  JOIN jobs j2 ON j2.id = d2.job_id WHERE d2.file_id = d.file_id AND d2.analysis = d.analysis"  \
-  "  ORDER BY j2.seq DESC LIMIT 1))"
+  " AND (d.job_id IS NULL OR d.job_id = (SELECT r.job_id FROM search_runs r"                       \
+  "  WHERE r.file_id = d.file_id AND r.analysis = d.analysis ORDER BY r.seq DESC LIMIT 1))"
 /* Fills a hit from a row of the columns every backend's search query
  * selects, in this order: file_id, filename, job_id, analysis, start_s,
  * end_s, text, snippet, score. */

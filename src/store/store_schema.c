@@ -92,7 +92,10 @@
 /* 3 → 4: the full-text search index (store.h "search"), the first entry
  * whose text differs by backend beyond types: V4(..., DB) picks V4_SQLITE
  * or V4_PG. Both keep documents in search_docs, whose foreign keys cascade
- * from files and jobs, and search_jobs, the jobs already indexed. A file's
+ * from files and jobs; search_jobs, the jobs already indexed; and
+ * search_runs, which analyses each indexed job has documents of, with the
+ * job's seq, so a query finds the newest run of an analysis on a file by
+ * an index lookup. A file's
  * name is a document the database writes itself when the file row is
  * inserted (a trigger); files already there get theirs here.
  * SQLite: an FTS5 index with external content, kept in step by triggers
@@ -113,11 +116,18 @@
   " start_s " REAL " NOT NULL,"                                                                    \
   " end_s " REAL " NOT NULL,"                                                                      \
   " text TEXT NOT NULL" MORE ");"
-#define V4_REST                                                                                    \
+#define V4_REST(INT64)                                                                             \
   "CREATE INDEX IF NOT EXISTS search_docs_job ON search_docs(job_id);"                             \
   "CREATE INDEX IF NOT EXISTS search_docs_file ON search_docs(file_id, analysis);"                 \
   "CREATE TABLE IF NOT EXISTS search_jobs("                                                        \
   " job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE);"                               \
+  "CREATE TABLE IF NOT EXISTS search_runs("                                                        \
+  " job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"                                   \
+  " file_id TEXT NOT NULL,"                                                                        \
+  " analysis TEXT NOT NULL,"                                                                       \
+  " seq " INT64 " NOT NULL,"                                                                       \
+  " PRIMARY KEY(job_id, analysis));"                                                               \
+  "CREATE INDEX IF NOT EXISTS search_runs_newest ON search_runs(file_id, analysis, seq);"          \
   "INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                               \
   " SELECT id, 'file', 0, 0, name FROM files WHERE name <> '' AND NOT EXISTS("                     \
   "  SELECT 1 FROM search_docs d WHERE d.file_id = files.id AND d.job_id IS NULL);"
@@ -131,7 +141,7 @@
   "CREATE TRIGGER IF NOT EXISTS files_search AFTER INSERT ON files WHEN new.name <> '' BEGIN"      \
   " INSERT INTO search_docs(file_id, analysis, start_s, end_s, text)"                              \
   " VALUES(new.id, 'file', 0, 0, new.name); END;"
-#define V4_SQLITE(PK, REAL) V4_DOCS(PK, REAL, "") V4_FTS V4_REST
+#define V4_SQLITE(PK, REAL, INT64) V4_DOCS(PK, REAL, "") V4_FTS V4_REST(INT64)
 #define V4_FOLD                                                                                    \
   "CREATE OR REPLACE FUNCTION vidan_fold(t TEXT) RETURNS TEXT"                                     \
   " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $f$ SELECT translate(lower(t), '"               \
@@ -156,10 +166,10 @@
   " VALUES(NEW.id, 'file', 0, 0, NEW.name); RETURN NULL; END $f$;"                                 \
   "CREATE OR REPLACE TRIGGER files_search AFTER INSERT ON files FOR EACH ROW"                      \
   " WHEN (NEW.name <> '') EXECUTE FUNCTION vidan_search_file();"
-#define V4_PG(PK, REAL)                                                                            \
+#define V4_PG(PK, REAL, INT64)                                                                     \
   V4_FOLD V4_DOCS(PK, REAL, V4_TSV)                                                                \
-  V4_GIN V4_REST
-#define V4(PK, REAL, INT64, DB) V4_##DB(PK, REAL)
+  V4_GIN V4_REST(INT64)
+#define V4(PK, REAL, INT64, DB) V4_##DB(PK, REAL, INT64)
 
 /* DB is SQLITE or PG, for the entries whose text differs (V4). */
 #define HISTORY(PK, REAL, INT64, DB)                                                               \

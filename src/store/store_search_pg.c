@@ -46,7 +46,8 @@ static int put_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
                       "SELECT file_id FROM jobs WHERE id = $1 FOR UPDATE", "t", p->id);
   if ((n = vd__store_one_row(n, err, "no analysis %s", p->id)) < 0)
     goto out;
-  if ((n = vd__pg_run(c, err, "DELETE FROM search_docs WHERE job_id = $1", "t", p->id)) < 0)
+  if ((n = vd__pg_run(c, err, "DELETE FROM search_docs WHERE job_id = $1", "t", p->id)) < 0 ||
+      (n = vd__pg_run(c, err, "DELETE FROM search_runs WHERE job_id = $1", "t", p->id)) < 0)
     goto out;
   for (size_t i = 0; file_id && i < p->n; i++) {
     const struct vd_search_doc *d = &p->docs[i];
@@ -54,6 +55,14 @@ static int put_tx(struct vd__pg_conn *c, void *arg, struct vd_err *err) {
                         "INSERT INTO search_docs(file_id, job_id, analysis, start_s, end_s, text)"
                         " VALUES($1,$2,$3,$4,$5,$6)",
                         "tttddt", file_id, p->id, d->analysis, d->start, d->end, d->text)) < 0)
+      goto out;
+    /* Docs come grouped by analysis; a repeat is ignored anyway. */
+    if ((i == 0 || strcmp(p->docs[i - 1].analysis, d->analysis)) &&
+        (n = vd__pg_run(
+             c, err,
+             "INSERT INTO search_runs(job_id, file_id, analysis, seq)"
+             " SELECT id, file_id, $2, seq FROM jobs WHERE id = $1 ON CONFLICT DO NOTHING",
+             "tt", p->id, d->analysis)) < 0)
       goto out;
   }
   n = vd__pg_run(c, err, "INSERT INTO search_jobs(job_id) VALUES($1) ON CONFLICT DO NOTHING", "t",

@@ -327,9 +327,11 @@ static void test_migrates_old_library(void **state) {
   /* Back to before search: its tables, triggers and functions gone. */
   db_exec("old.db",
           "DROP TRIGGER files_search; DROP TABLE search_fts; DROP TABLE search_jobs;"
+          " DROP TABLE search_runs;"
           " DROP TABLE search_docs; PRAGMA user_version = 3;",
           "DROP TRIGGER files_search ON files; DROP FUNCTION vidan_search_file();"
-          " DROP TABLE search_jobs; DROP TABLE search_docs; DROP FUNCTION vidan_fold(TEXT);"
+          " DROP TABLE search_jobs; DROP TABLE search_runs; DROP TABLE search_docs;"
+          " DROP FUNCTION vidan_fold(TEXT);"
           " UPDATE vidan_schema SET version = 3;");
   assert_int_equal(db_version("old.db"), 3);
   s = open_db("old.db");
