@@ -539,7 +539,8 @@ void vd__api_e_check(struct vd_http_req *r, void *app) {
     if (pthread_cond_timedwait(&e->done, &e->mu, &ts))
       break;
   int status = c->status;
-  json_t *ans = json_incref(c->body);
+  json_t *ans = c->body; /* taken, not shared: jansson's counts are not for threads */
+  c->body = NULL;
   int stopping = e->stop;
   pthread_mutex_unlock(&e->mu);
   check_unref(e, c);
