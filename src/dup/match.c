@@ -180,22 +180,43 @@ static int cand_cmp(const void *a, const void *b) {
 static const double speeds[] = {1.0, 0.975, 1.025, 0.95, 1.05, 0.925, 1.075, 0.9, 1.1};
 #define NSPEED (sizeof(speeds) / sizeof(speeds[0]))
 
-/* The best alignment over all speeds and offsets (see DESIGN). */
+/* Query time in the middle of the part that `s`, `off` maps onto the
+ * reference: where a speed change pivots, and where the offset is told. */
+static double overlap_mid(const struct series *q, const struct series *r, double s, double off) {
+  double qlo = q->start, qhi = q->start + (double)q->n * q->period;
+  double a = (r->start - off) / s, b = (r->start + (double)r->n * r->period - off) / s;
+  if (a < qlo)
+    a = qlo;
+  if (b > qhi)
+    b = qhi;
+  return a < b ? (a + b) / 2 : (qlo + qhi) / 2;
+}
+
+/*
+ * The best alignment over all speeds and offsets (see DESIGN). The shorter
+ * series votes: a 30 s reference inside a 2 h query would otherwise meet
+ * only the one or two of the query's spread-out voting samples that fall in
+ * it. Its alignment is turned round for the evaluation, which always runs
+ * query to reference.
+ */
 static void search(const struct series *q, const struct series *r, const struct cfg *c,
                    struct align *best) {
   memset(best, 0, sizeof(*best));
-  size_t *qi = vd_xmalloc((q->info ? q->info : 1) * sizeof(*qi)), nq = 0;
-  for (size_t i = 0; i < q->n; i++)
-    if (!q->flags[i])
+  int swap = (double)q->n * q->period > (double)r->n * r->period;
+  const struct series *vq = swap ? r : q, *vr = swap ? q : r;
+  size_t *qi = vd_xmalloc((vq->info ? vq->info : 1) * sizeof(*qi)), nq = 0;
+  for (size_t i = 0; i < vq->n; i++)
+    if (!vq->flags[i])
       qi[nq++] = i;
   size_t step = nq > ALIGN_Q ? nq / ALIGN_Q : 1;
-  size_t *hits = vd_xmalloc((r->n ? r->n : 1) * sizeof(*hits));
+  size_t *hits = vd_xmalloc((vr->n ? vr->n : 1) * sizeof(*hits));
   struct pair *pairs = NULL;
   size_t np = 0, capp = 0;
   for (size_t a = 0; a < nq; a += step) {
     size_t i = qi[a], nh = 0;
-    for (size_t j = 0; j < r->n; j++)
-      if (!r->flags[j] && dist(q, c, i, r, j) <= c->vote)
+    /* the mirror mask goes with whichever side votes: XOR is symmetric */
+    for (size_t j = 0; j < vr->n; j++)
+      if (!vr->flags[j] && dist(vq, c, i, vr, j) <= c->vote)
         hits[nh++] = j;
     size_t hs = nh > ALIGN_PER_Q ? nh / ALIGN_PER_Q : 1;
     for (size_t h = 0; h < nh; h += hs) {
@@ -203,8 +224,8 @@ static void search(const struct series *q, const struct series *r, const struct 
         capp = capp ? capp * 2 : 1024;
         pairs = vd_xrealloc(pairs, capp * sizeof(*pairs));
       }
-      pairs[np].tq = (float)qt(q, i);
-      pairs[np++].tr = (float)(r->start + (double)hits[h] * r->period);
+      pairs[np].tq = (float)qt(vq, i);
+      pairs[np++].tr = (float)(vr->start + (double)hits[h] * vr->period);
     }
   }
   free(hits);
@@ -214,8 +235,8 @@ static void search(const struct series *q, const struct series *r, const struct 
     return;
   }
   double w = q->period > r->period ? q->period : r->period;
-  double qlo = q->start, qhi = q->start + (double)q->n * q->period;
-  double rlo = r->start, rhi = r->start + (double)r->n * r->period;
+  double qlo = vq->start, qhi = vq->start + (double)vq->n * vq->period;
+  double rlo = vr->start, rhi = vr->start + (double)vr->n * vr->period;
   struct cand cands[NSPEED];
   for (size_t k = 0; k < NSPEED; k++) {
     double s = speeds[k];
@@ -253,13 +274,20 @@ static void search(const struct series *q, const struct series *r, const struct 
   }
   free(pairs);
   qsort(cands, NSPEED, sizeof(cands[0]), cand_cmp);
-  for (size_t k = 0; k < 4 && k < NSPEED; k++)
-    if (cands[k].votes > 0)
-      evaluate3(q, r, c, cands[k].s, cands[k].off, w, best);
+  for (size_t k = 0; k < 4 && k < NSPEED; k++) {
+    if (cands[k].votes <= 0)
+      continue;
+    double sk = cands[k].s, ok = cands[k].off;
+    if (swap) { /* r = s q + o  <=>  q = r / s - o / s */
+      ok = -ok / sk;
+      sk = 1 / sk;
+    }
+    evaluate3(q, r, c, sk, ok, w, best);
+  }
   if (!best->found)
     return;
-  /* finer speeds around the best, pivoting on the query's middle */
-  double mid = (qlo + qhi) / 2, s0 = best->s, o0 = best->off;
+  /* finer speeds around the best, pivoting on the middle of the overlap */
+  double s0 = best->s, o0 = best->off, mid = overlap_mid(q, r, s0, o0);
   static const double fine[] = {-0.01, -0.005, 0.005, 0.01};
   for (size_t k = 0; k < 4; k++) {
     double s = s0 + fine[k];
@@ -336,7 +364,7 @@ void vd_dup_compare(const struct vd_fp *query, const struct vd_fp *ref, struct v
       /* near the picture's alignment: its speed +-0.02 (the picture's
        * speed is only as fine as its sampling), offsets in half words */
       memset(&sa, 0, sizeof(sa));
-      double step = rs.period / 2, mid = qp.start + vd_fp_picture_seconds(query) / 2;
+      double step = rs.period / 2, mid = overlap_mid(&qp, &rp, pa.s, pa.off);
       for (int k = -4; k <= 4; k++) {
         double sp = pa.s + 0.005 * k, o = pa.off + (pa.s - sp) * mid;
         for (double d = -SND_NEAR; d <= SND_NEAR + 1e-9; d += step) {
@@ -353,10 +381,16 @@ void vd_dup_compare(const struct vd_fp *query, const struct vd_fp *ref, struct v
     s_cov = sa.found ? coverage(&qs, &rs, &sa, &secs) : 0;
     s_ok = sa.found && out->sound >= SND_SIM_MIN && s_cov >= COVER_MIN && secs >= MIN_SECONDS;
   }
-  const struct align *lead = p_ok || !s_ok ? &pa : &sa;
+  /* the offset from the sound when it agrees (words every 0.124 s, and a
+   * slow zoom or a still picture leaves the picture's alignment loose),
+   * told where the videos overlap, since with a speed change it drifts */
+  const struct align *lead = s_ok ? &sa : &pa;
   const struct series *lq = lead == &pa ? &qp : &qs;
-  out->offset = lead->found ? (lead->s - 1) * lq->start + lead->off : 0;
-  out->coverage = lead == &pa ? p_cov : s_cov;
+  if (lead->found) {
+    double mid = overlap_mid(lq, lead == &pa ? &rp : &rs, lead->s, lead->off);
+    out->offset = (lead->s - 1) * mid + lead->off;
+  }
+  out->coverage = p_ok || !s_ok ? p_cov : s_cov;
   if (p_ok)
     out->verdict = (s_ok || !has_s) ? VD_DUP_VERDICT_DUPLICATE : VD_DUP_VERDICT_SAME_PICTURE;
   else if (s_ok)
