@@ -222,7 +222,8 @@ static int objects_video(struct vd_actx *c, const struct vd_frame *f) {
     int start = n;
     for (int r = 0; r < rows; r++) {
       const float *q = d + r * 6;
-      if (!(q[4] >= s->min_score) || (int)q[5] != cls)
+      /* class as a float: compared, not cast, so a NaN cannot reach an int */
+      if (!(q[4] >= s->min_score) || !(q[5] >= (float)cls && q[5] < (float)cls + 1.0f))
         continue;
       /* input pixels → the picture, normalised and clamped */
       float x0 = (q[0] - px) / w, y0 = (q[1] - py) / h, x1 = (q[2] - px) / w, y1 = (q[3] - py) / h;
