@@ -10,7 +10,9 @@
 #    text file answer 400 with a JSON error, and leave no file behind;
 #  - GET /api/v1/files/{id}/duplicates lists what the library knows;
 #  - kill -9 and restart: the library is in the store, so two copies
-#    checked at once after the restart still match; deleting the
+#    checked at once after the restart still match, even with the
+#    original's fingerprint row lost (as if the process had died between
+#    its job's end and the put: the backfill puts it again); deleting the
 #    original's file takes it out of the library;
 #  - with PostgreSQL (pg_virtualenv), two nodes sharing the database and
 #    the blob folder: a video checked on node A is the duplicate source of
@@ -101,6 +103,11 @@ if [[ "${1:-}" != --pg-inside ]]; then
   kill -9 "$SPID"
   wait "$SPID" 2>/dev/null
   SPID=""
+  # As if the process had died between the original's job end and its
+  # fingerprint put: the row is gone, the succeeded job is there. The next
+  # start's first load puts it again (backfill).
+  "$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM fingerprints WHERE file_id=?", (sys.argv[2],)); c.commit()' \
+    "$DATA/vidan.db" "$ORIG_FILE" || fail "cannot remove the original's fingerprint row"
   start_server --workers 2
   # Two checks at once (two checker threads, two workers).
   curl -s -m 120 -o "$TMP/body3" -X POST -d "{\"link\": \"$CLIPS/$COPY3.mp4\"}" "$B/check-video-duplicate" &
