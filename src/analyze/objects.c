@@ -29,7 +29,8 @@
  *   Steel). Pixels go in as 0..255 RGB, as the human library feeds it
  *   (0..1 finds nothing; BGR scores lower).
  * - Threaded: the detector runs on the analysis's own worker beside
- *   decoding; one context, planned once; a run allocates nothing.
+ *   decoding; one context, planned once, with intra-op threads up to the
+ *   core count (at most 4, as faces); a run allocates nothing.
  * - A label's ranges join consecutive samples that show it; each range ends
  *   one sampling interval after its last sample (clamped to the duration),
  *   so a range is never empty and a one-sample sighting has a width.
@@ -138,7 +139,10 @@ static int objects_init(struct vd_actx *c) {
   if (in.rank != 4 || in.dim[1] <= 0 || in.dim[1] != in.dim[2] || in.dim[3] != 3 || s->out < 0)
     return vd_err_set(err, VD_ERR_UNSUPPORTED, "objects: model %s is not a CenterNet detector",
                       vd_nn_model_name(s->m));
-  if ((rc = vd_nn_ctx_new(&s->ctx, s->m, &(struct vd_nn_ctx_opts){.threads = 1}, &e)) < 0)
+  /* Intra-op threads as faces uses them: the model's work then fills the
+   * cores decoding leaves idle. */
+  struct vd_nn_ctx_opts co = {.threads = vd_ncpu() < 4 ? vd_ncpu() : 4};
+  if ((rc = vd_nn_ctx_new(&s->ctx, s->m, &co, &e)) < 0)
     return vd_err_set(err, rc, "objects: %s", vd_err_msg(&e, rc));
   (void)vd_nn_ctx_output(s->ctx, (size_t)s->out, &os);
   if (os.rank < 2 || os.dim[os.rank - 1] != 6 || vd_nn_shape_count(&os) > MAX_ROWS * 6)
