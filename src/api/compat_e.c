@@ -199,7 +199,8 @@ static int fetch(struct vd__api_e *e, const struct check *c, struct vd_blob_writ
   if (s.failed) {
     vd_blob_abort(s.w);
     if (s.err.code == VD_ERR_LIMIT)
-      return vd_err_set(err, VD_ERR_LIMIT, "the video at the link is larger than the %lld-byte limit",
+      return vd_err_set(err, VD_ERR_LIMIT,
+                        "the video at the link is larger than the %lld-byte limit",
                         (long long)a->o.max_upload);
     return vd_err_set(err, s.err.code ? s.err.code : VD_ERR_INTERNAL, "%s",
                       vd_err_msg(&s.err, s.err.code));
@@ -230,7 +231,8 @@ static int record_file(struct vd_api *a, struct check *c, struct vd_blob_writer 
   }
   if ((ret = vd_media_open(&m, tmp, &a->lim, NULL)) < 0) {
     vd_blob_abort(w);
-    return vd_err_set(err, VD_ERR_NOT_MEDIA, "the link is not a video or audio file vidan can read");
+    return vd_err_set(err, VD_ERR_NOT_MEDIA,
+                      "the link is not a video or audio file vidan can read");
   }
   json_t *pj = vd_probe_json(vd_media_info(m));
   vd_media_free(m);
@@ -299,7 +301,8 @@ static json_t *hit_json(const struct vd_dup_hit *h, const struct vd_file_rec *f)
   video_id(f->name, vid, sizeof(vid));
   json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "video_id", vid, "file_id", h->id, "name",
                         f->name ? f->name : "", "verdict", vd_dup_verdict_name(h->match.verdict));
-  json_object_set_new(m, "picture", h->match.picture < 0 ? json_null() : json_real(h->match.picture));
+  json_object_set_new(m, "picture",
+                      h->match.picture < 0 ? json_null() : json_real(h->match.picture));
   json_object_set_new(m, "sound", h->match.sound < 0 ? json_null() : json_real(h->match.sound));
   json_object_set_new(m, "offset", json_real(h->match.offset));
   json_object_set_new(m, "coverage", json_real(h->match.coverage));

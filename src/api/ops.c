@@ -15,6 +15,7 @@
 #include "analyze/analyze.h"
 #include "api/api_int.h"
 #include "core/util.h"
+#include "library/library.h"
 
 void vd__api_root(struct vd_http_req *r, void *app) {
   struct vd_api *a = app;
@@ -63,11 +64,18 @@ void vd__api_metrics(struct vd_http_req *r, void *app) {
     vd_webhooks_counts(a->o.webhooks, &ok, &failed);
   char *jm = vd_jobs_metrics(a->o.jobs);
   char *hm = a->http ? vd_http_metrics(a->http) : vd_xstrdup("");
-  char *all = vd_xasprintf("%s%s%s# HELP vidan_webhooks_total Webhook deliveries by outcome.\n"
+  /* The duplicate library: videos this node's index knows (after catching up). */
+  char lib[160] = "";
+  if (a->o.library)
+    snprintf(lib, sizeof(lib),
+             "# HELP vidan_library_videos Videos in the duplicate-check library.\n"
+             "# TYPE vidan_library_videos gauge\nvidan_library_videos %zu\n",
+             vd_library_size(a->o.library));
+  char *all = vd_xasprintf("%s%s%s%s# HELP vidan_webhooks_total Webhook deliveries by outcome.\n"
                            "# TYPE vidan_webhooks_total counter\n"
                            "vidan_webhooks_total{outcome=\"delivered\"} %llu\n"
                            "vidan_webhooks_total{outcome=\"failed\"} %llu\n",
-                           head, jm, hm, (unsigned long long)ok, (unsigned long long)failed);
+                           head, jm, hm, lib, (unsigned long long)ok, (unsigned long long)failed);
   vd_http_data(r, 200, "text/plain; version=0.0.4; charset=utf-8", all, strlen(all));
   free(all);
   free(jm);

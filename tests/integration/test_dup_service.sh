@@ -94,6 +94,10 @@ if [[ "${1:-}" != --pg-inside ]]; then
   files_after=$(curl -s "$B/api/v1/files" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["files"]))')
   [[ $files_before == "$files_after" ]] || fail "refused links left files ($files_before → $files_after)"
   pass "malformed body, bad links, a 404, an unreachable host and a text file: 400 with a JSON error"
+  # Four videos: the second link to the original's bytes is the same file.
+  curl -s "$B/metrics" | grep -qx "vidan_library_videos 4" ||
+    fail "metrics: $(curl -s "$B/metrics" | grep library)"
+  pass "/metrics: 4 videos in the library"
 
   expect_status 200 "the original's matches" GET "/api/v1/files/$ORIG_FILE/duplicates"
   json "$TMP/body" 'sorted(m["verdict"] for m in j["matches"])' |
