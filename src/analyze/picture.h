@@ -1,6 +1,6 @@
 /*
  * picture: what the analyses that feed a square neural-network input share
- * (objects; pose does the same by hand today): telling a still image from a
+ * (objects, pose): telling a still image from a
  * video, asking the pipeline for frames whose longer side is the model's,
  * and centring such a frame on black in the model's square input.
  *

@@ -40,6 +40,7 @@
 
 #include "analyze/analyze.h"
 #include "analyze/annotate.h"
+#include "analyze/picture.h"
 #include "core/util.h"
 #include "nn/nn.h"
 
@@ -96,13 +97,6 @@ static const struct vd_param_def pose_params[] = {
 
 static double round4(double v) { return round(v * 10000.0) / 10000.0; }
 
-/* png_pipe, jpeg_pipe, image2, ...: FFmpeg's demuxers for single pictures. */
-static int is_still(const struct vd_media_info *mi) {
-  size_t n = strlen(mi->container);
-  return strstr(mi->container, "image2") != NULL ||
-         (n > 5 && strcmp(mi->container + n - 5, "_pipe") == 0);
-}
-
 static int pose_init(struct vd_actx *c) {
   struct pose *s = vd_actx_priv(c);
   struct vd_err *err = vd_actx_err(c);
@@ -129,35 +123,19 @@ static int pose_init(struct vd_actx *c) {
   s->side = (int)in.dim[1];
   s->fps = vd_actx_num(c, "fps");
   s->min_score = (float)vd_actx_num(c, "min_score");
-  s->still = is_still(mi);
+  s->still = vd_picture_is_still(mi);
   s->frames = json_array();
   /* The longer side becomes the model's; enlarging small inputs too. */
-  int w = mi->display_width, h = mi->display_height;
   struct vd_video_want vw = {.fps = s->fps, .fmt = VD_PIX_RGB24};
-  if (w >= h) {
-    vw.width = s->side;
-    vw.height = (int)lround((double)s->side * h / w);
-  } else {
-    vw.height = s->side;
-    vw.width = (int)lround((double)s->side * w / h);
-  }
-  vw.width = vw.width < 1 ? 1 : vw.width;
-  vw.height = vw.height < 1 ? 1 : vw.height;
+  vd_picture_fit(&vw, mi->display_width, mi->display_height, s->side);
   return vd_actx_want_video(c, &vw);
 }
 
 static int pose_video(struct vd_actx *c, const struct vd_frame *f) {
   struct pose *s = vd_actx_priv(c);
   int side = s->side, w = f->width < side ? f->width : side, h = f->height < side ? f->height : side;
-  int px = (side - w) / 2, py = (side - h) / 2;
-  float *in = vd_nn_ctx_input(s->ctx, 0, NULL);
-  memset(in, 0, (size_t)side * (size_t)side * 3 * sizeof(float));
-  for (int y = 0; y < h; y++) {
-    const uint8_t *row = f->data[0] + (size_t)y * (size_t)f->linesize[0];
-    float *o = in + ((size_t)(y + py) * (size_t)side + (size_t)px) * 3;
-    for (int k = 0; k < w * 3; k++)
-      o[k] = row[k];
-  }
+  int px, py;
+  vd_picture_letterbox(vd_nn_ctx_input(s->ctx, 0, NULL), side, f, &px, &py);
   if (vd_nn_ctx_run(s->ctx) < 0)
     return vd_err_set(vd_actx_err(c), VD_ERR_INTERNAL, "pose: the model did not run");
   const float *out = vd_nn_ctx_output(s->ctx, 0, NULL);
