@@ -12,32 +12,13 @@
 
 import path from 'node:path';
 
+import { check, launchOrSkip, ok } from './lib.mjs';
+
 const { VD_BASE, VD_JOB } = process.env;
 const START = Number(process.env.VD_RANGE_START);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = process.env.VD_BROWSER_OUT || '/tmp';
-let n = 0;
-const ok = (what) => console.log(`ok ${++n} - ${what}`);
-function check(cond, what, detail) {
-  if (!cond) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
-  ok(what);
-}
 
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  console.log(`SKIP: playwright-core is not installed in tests/browser: ${e.message}`);
-  process.exit(77);
-}
-let browser;
-try {
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-} catch (e) {
-  console.log(`SKIP: Chromium at ${CHROMIUM} could not be started: ${e.message.split('\n')[0]}`);
-  process.exit(77);
-}
+const browser = await launchOrSkip();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 page.setDefaultTimeout(30_000);
 const errors = [];
@@ -81,9 +62,8 @@ try {
   await page.screenshot({ path: path.join(OUT, 'objects.png'), fullPage: true });
 } catch (e) {
   failed = true;
-  console.log(`not ok ${n + 1} - ${e.message}`);
+  console.log(`FAIL: ${e.message}`);
   await page.screenshot({ path: path.join(OUT, 'objects-failure.png'), fullPage: true }).catch(() => {});
 }
 await browser.close();
-console.log(`browser objects: ${n} passed, ${failed ? 1 : 0} failed`);
 process.exit(failed ? 1 : 0);

@@ -7,18 +7,14 @@
 # 6 s; objects.mp4 among the artifacts), then the browser checks the panel,
 # that the second range's button and strip seek the player there, and the
 # boxes switch.
-# Skips (77) without Chromium, node, the playwright-core that test_browser.sh
-# installs in tests/browser, the model, or ../shared/testdata.
+# Skips (77) without Chromium, node, playwright-core (browser_lib.sh installs
+# the locked one), the model, or ../shared/testdata.
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA, VD_BUILD.
 . "$(dirname "$0")/serve_lib.sh"
-: "${VD_SRC:?VD_SRC must name the source tree}"
-chrome=${CHROMIUM:-/usr/bin/chromium}
+. "$(dirname "$0")/browser_lib.sh"
+browser_ready
 clip=${VD_TESTDATA:-$VD_SRC/../shared/testdata}/faces/grid_bbaf2n.mpg
 export VIDAN_MODELS=${VIDAN_MODELS:-$VD_SRC/models}
-[[ -x $chrome ]] || skip "Chromium is not installed at $chrome (scripts/deps test installs Debian's chromium)"
-command -v node >/dev/null || skip "node is not installed"
-[[ -d $VD_SRC/tests/browser/node_modules/playwright-core ]] ||
-  skip "playwright-core is not installed in tests/browser (test_browser.sh runs npm ci there)"
 [[ -f $clip ]] || skip "$clip is missing (shared test data)"
 [[ -f $VIDAN_MODELS/centernet.json ]] || skip "centernet is not installed in $VIDAN_MODELS (scripts/models)"
 
@@ -52,7 +48,7 @@ pass "the API gives person in two ranges, the second from $start s, and objects.
 out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
 mkdir -p "$out"
 cd "$VD_SRC/tests/browser" && VD_BASE=$B VD_JOB=$job VD_RANGE_START=$start VD_BROWSER_OUT=$out \
-  CHROMIUM=$chrome timeout 120 node objects.test.mjs
+  timeout 120 node objects.test.mjs
 rc=$?
 ((rc == 0)) && echo "PASS"
 exit $rc
