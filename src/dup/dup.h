@@ -78,7 +78,10 @@ struct vd_dup_match {
   enum vd_dup_verdict verdict;
   double picture;  /* 0..1 similarity of the aligned pictures; -1 = one has none */
   double sound;    /* 0..1 similarity of the aligned sound; -1 = one has none */
-  double offset;   /* seconds: query time t lines up with reference time t + offset */
+  double offset;   /* seconds: query time t lines up with reference time t + offset,
+                      measured in the middle of the shared stretch (taken from the
+                      sound when it agrees); with a speed change it drifts away
+                      from there (docs/dup.md) */
   double coverage; /* 0..1 share of the shorter video that lines up */
 };
 
