@@ -10,7 +10,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/faces_common.sh"
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || skip "ffmpeg/ffprobe not installed"
-need_models
+face_models
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vidan-annotate.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 

@@ -26,7 +26,7 @@ grep -q 'blazeface' "$tmp/none.err" && grep -q 'scripts/models' "$tmp/none.err" 
   { echo "FAIL: the error does not name the model and the fix:"; cat "$tmp/none.err"; exit 1; }
 echo "ok: without models: $(head -n 1 "$tmp/none.err")"
 
-need_models
+face_models
 
 for clip in grid_bbaf2n grid_lwbsza; do
   (cd "$tmp" && timeout 300 "$VIDAN" analyze "$data/$clip.mpg" --analyses faces >"$tmp/$clip.json") ||

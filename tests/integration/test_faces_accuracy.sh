@@ -15,7 +15,7 @@
 # box is not.
 need_analyses="faces emotions"
 source "$(dirname "$0")/faces_common.sh"
-need_models
+face_models
 truth=$VD_SRC/tests/integration/faces_truth.json
 [[ -f $truth ]] || { echo "FAIL: $truth is missing"; exit 1; }
 tmp=$(mktemp -d)

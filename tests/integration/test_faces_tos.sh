@@ -17,7 +17,7 @@
 # no track that spans a cut.
 need_analyses="faces"
 source "$(dirname "$0")/faces_common.sh"
-need_models
+face_models
 clip=$data/tos_clip01_640x360.mp4
 [[ -f $clip ]] || skip "test data absent: $clip"
 tmp=$(mktemp -d)

@@ -25,19 +25,10 @@
 # Env (from CTest): VIDAN, VD_SRC, VD_TESTDATA. Exit 77 = skipped.
 set -uo pipefail
 
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-: "${VIDAN:?VIDAN must name the vidan binary}"
-: "${VD_SRC:?VD_SRC must name the source tree}"
-testdata=${VD_TESTDATA:-$VD_SRC/../shared/testdata}
-export VIDAN_MODELS=${VIDAN_MODELS:-$VD_SRC/models}
-"$VIDAN" analyze --help 2>&1 | grep 'Available:' | grep -qw objects ||
-  skip "this vidan has no objects analysis registered (src/analyze/registry.c)"
-command -v python3 >/dev/null || skip "python3 is not installed"
-command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || skip "ffmpeg/ffprobe not installed"
-[[ -f $VIDAN_MODELS/centernet.json ]] || skip "centernet is not installed in $VIDAN_MODELS (scripts/models)"
+. "$(dirname "$0")/analysis_env.sh"
+need_analyses objects
+need_tools python3 ffmpeg ffprobe
+need_models centernet
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vidan-objects.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

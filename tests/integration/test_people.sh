@@ -13,7 +13,7 @@ set -uo pipefail
 need_analyses="faces emotions people"
 . "$(dirname "$0")/faces_common.sh"
 command -v ffmpeg >/dev/null || skip "ffmpeg is not installed"
-need_models
+face_models
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vidan-people.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
