@@ -87,7 +87,17 @@ void vd__api_files_content(struct vd_http_req *r, void *app) {
 /*
  * The thumbnail is an artifact of an analysis that writes pictures (scene
  * thumbnails); a request handler never decodes video to make one.
+ * Without one the answer is 404, unless the caller asked for ?placeholder=1:
+ * then a fixed picture (a play sign) in place of a frame, which is what the
+ * page wants in a list of files (an <img> that 404s is a console error, and
+ * only the server knows which artifacts count). It must not be cached: the
+ * next scenes run makes the real one.
  */
+static const char placeholder_svg[] =
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 160 90\">"
+    "<title>No thumbnail yet</title><rect width=\"160\" height=\"90\" fill=\"#2a313c\"/>"
+    "<path d=\"M70 30v30l26-15z\" fill=\"#c9d1dc\"/></svg>";
+
 void vd__api_files_thumbnail(struct vd_http_req *r, void *app) {
   struct vd_api *a = app;
   struct vd_file_rec f;
@@ -122,6 +132,9 @@ void vd__api_files_thumbnail(struct vd_http_req *r, void *app) {
     char *path = vd_blob_path(a->o.blobs, blob);
     vd_http_file(r, path, "image/jpeg", NULL);
     free(path);
+  } else if (vd_http_query(r, "placeholder") && !strcmp(vd_http_query(r, "placeholder"), "1")) {
+    vd_http_add_header(r, "Cache-Control", "no-cache");
+    vd_http_data(r, 200, "image/svg+xml", placeholder_svg, sizeof placeholder_svg - 1);
   } else {
     vd_http_error(r, 404, NULL, "no thumbnail yet: run an analysis that makes one (scenes)");
   }

@@ -100,7 +100,9 @@ export const post = (path, body, what) => request('POST', path, { body, what });
 export const del = (path, what) => request('DELETE', path, { what });
 
 export const fileContentUrl = (fileId) => `${API}/files/${encodeURIComponent(fileId)}/content`;
-export const fileThumbUrl = (fileId) => `${API}/files/${encodeURIComponent(fileId)}/thumbnail`;
+// ?placeholder=1: a file with no thumbnail yet gets a stand-in picture
+// instead of a 404 (which the browser logs as an error for every <img>).
+export const fileThumbUrl = (fileId) => `${API}/files/${encodeURIComponent(fileId)}/thumbnail?placeholder=1`;
 export const artifactUrl = (jobId, name) =>
   `${API}/analyses/${encodeURIComponent(jobId)}/artifacts/${name.split('/').map(encodeURIComponent).join('/')}`;
 export const eventsUrl = (jobId) => `${API}/analyses/${encodeURIComponent(jobId)}/events`;
