@@ -4,8 +4,8 @@
 // timeline of scenes that seeks the player, the scene table and downloads.
 
 import { API, artifactUrl, del, eventsUrl, fileContentUrl, get, sentence } from './api.js';
-import { renderFaceViews } from './faces.js';
-import { renderMediaViews } from './media.js';
+import { FACE_ANALYSES, renderFaceViews } from './faces.js';
+import { MEDIA_ANALYSES, renderMediaViews } from './media.js';
 import { renderObjectViews } from './objects.js';
 import { renderDupViews } from './dup.js';
 import { fileFacts, stateBadge } from './library.js';
@@ -179,6 +179,9 @@ function renderProbe(p) {
   return h('dl', { class: 'facts-list' }, rows.map(([k, x]) => [h('dt', {}, k), h('dd', {}, x)]));
 }
 
+// Analyses that have a view above; every other result is shown as data.
+const VIEWED = new Set(['probe', 'scenes', ...FACE_ANALYSES, ...MEDIA_ANALYSES, 'objects', 'duplicates']);
+
 function renderResults(box, job, file, t) {
   const { results, artifacts, warnings } = resultParts(job);
   const scenes = scenesOf(results);
@@ -216,23 +219,25 @@ function renderResults(box, job, file, t) {
   renderObjectViews({ box, player, video, job, results, artifacts });
   // Duplicate check: verdict, matches, hard cases (js/dup.js).
   renderDupViews({ box, results });
-  box.append(renderDownloads(job, artifacts));
   // The upload already probed the file: show its facts even when no probe
   // analysis ran.
-  if (!results.probe && file.probe && typeof file.probe === 'object')
-    box.append(h('section', { class: 'panel' }, h('h2', {}, 'Media facts'), renderProbe(file.probe)));
-  for (const [name, value] of Object.entries(results)) {
-    if (name === 'scenes' && scenes) continue;
-    // Clips are offered as downloads (table and list); their JSON adds nothing.
-    if (name === 'clips' && scenes && [...artifacts.keys()].some((n) => /^clip-/.test(n))) continue;
-    if (name === 'probe' && value && typeof value === 'object') {
-      box.append(h('section', { class: 'panel' }, h('h2', {}, 'Media facts'), renderProbe(value),
-        h('details', {}, h('summary', {}, 'All probe fields'), h('pre', {}, JSON.stringify(value, null, 2)))));
-      continue;
-    }
-    box.append(h('section', { class: 'panel' }, h('h2', {}, name),
-      h('details', {}, h('summary', {}, 'Result data'), h('pre', {}, JSON.stringify(value, null, 2)))));
-  }
+  const probe = results.probe && typeof results.probe === 'object' ? results.probe : file.probe;
+  if (probe && typeof probe === 'object')
+    box.append(h('section', { class: 'panel', 'aria-labelledby': 'mf-h' }, h('h2', { id: 'mf-h' }, 'Media facts'),
+      renderProbe(probe),
+      results.probe ? h('details', {}, h('summary', {}, 'All probe fields'), h('pre', {}, JSON.stringify(probe, null, 2))) : null));
+  // Analyses without a view of their own (storylines, fingerprint, new
+  // ones) show their data in one panel. Those drawn above are left out: a
+  // second, raw copy of each under its bare name read as a list of empty
+  // panels at the foot of the page.
+  const other = Object.entries(results).filter(([name]) => !(VIEWED.has(name) && (name !== 'scenes' || scenes)) &&
+    !(name === 'clips' && [...artifacts.keys()].some((n) => /^clip-/.test(n))));
+  if (other.length)
+    box.append(h('section', { class: 'panel', 'aria-labelledby': 'or-h', id: 'other-results' },
+      h('h2', { id: 'or-h' }, 'Other results'),
+      other.map(([name, value]) => h('details', { class: 'raw-result', dataset: { analysis: name } },
+        h('summary', {}, `${name}: result data`), h('pre', {}, JSON.stringify(value, null, 2))))));
+  box.append(renderDownloads(job, artifacts));
 }
 
 // ---- the page --------------------------------------------------------------

@@ -245,12 +245,13 @@ export function renderFaceViews({ box, player, video, job, results, artifacts, t
       id: 'annotated-toggle', url: artifacts.get(annotated), show: 'Show faces circled', name: 'annotated' }),
       ' ', h('span', { class: 'hint' }, 'The annotated video circles every face with its track and emotion.')));
 
+  // Who is in the video first, then how they look over time.
+  if (results.faces || results.people) box.append(renderGallery(people, video, artifacts, originalUrl));
   let chart = null;
   if (results.emotions) {
     chart = renderEmotions(results.emotions, video);
     box.append(chart.section);
   }
-  if (results.faces || results.people) box.append(renderGallery(people, video, artifacts, originalUrl));
   // The chart sizes itself to its box, so it is drawn once the box is laid out.
   if (chart) requestAnimationFrame(() => chart.draw());
   return true;
