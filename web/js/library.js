@@ -33,9 +33,38 @@ export function fileFacts(f) {
   };
 }
 
-function jobNames(job) {
+function analysesOf(job) {
   const a = job.analyses || (job.request && job.request.analyses) || [];
-  return Array.isArray(a) && a.length ? a.join(', ') : 'analysis';
+  return Array.isArray(a) ? a : [];
+}
+
+function jobNames(job) {
+  const a = analysesOf(job);
+  return a.length ? a.join(', ') : 'analysis';
+}
+
+/*
+ * "Same video as …" under a file that the duplicate check matched with
+ * another. Asked only when a fingerprint or duplicates run of the file
+ * succeeded (the server then has its fingerprint; before, the answer is a
+ * 404): one small request per such file, the verdicts the library already
+ * keeps, nothing decoded. Matches either way (earlier or later uploads).
+ */
+async function dupLine(f, line) {
+  let r;
+  try {
+    r = await get(`${API}/files/${encodeURIComponent(f.id)}/duplicates`, 'Loading the duplicate check');
+  } catch {
+    return; /* a side note: the card stands without it */
+  }
+  const same = (Array.isArray(r && r.matches) ? r.matches : [])
+    .filter((m) => m && m.verdict === 'duplicate' && m.file_id !== f.id);
+  line.dataset.duplicates = String(same.length);
+  if (!same.length) return;
+  line.hidden = false;
+  line.append('Same video as ', same.map((m, i) => [i ? ', ' : '',
+    h('strong', { dataset: { fileId: m.file_id } }, m.name || `${m.file_id.slice(0, 12)}…`)]),
+  ' (duplicate check)');
 }
 
 async function fileCard(f, onChange) {
@@ -50,12 +79,13 @@ async function fileCard(f, onChange) {
   thumb.addEventListener('error', () => thumb.replaceWith(h('div', { class: 'thumb none', 'aria-hidden': 'true' }, '▶')));
   const jobs = h('ul', { class: 'jobs', 'aria-label': `Analyses of ${f.filename}` });
   const msg = h('div', { class: 'card-msg', role: 'status' });
+  const dup = h('p', { class: 'dup-flag', hidden: true });
   const again = h('button', { type: 'button', class: 'button' }, 'Analyze again');
   const remove = h('button', { type: 'button', class: 'button danger' }, 'Delete');
   const card = h('li', { class: 'file-card', dataset: { fileId: f.id } }, thumb,
     h('div', { class: 'file-body' },
       h('h3', { class: 'file-name' }, f.filename || f.id),
-      h('p', { class: 'facts' }, facts_line),
+      h('p', { class: 'facts' }, facts_line), dup,
       jobs, h('div', { class: 'actions' }, again, remove), msg));
 
   again.addEventListener('click', async () => {
@@ -95,6 +125,8 @@ async function fileCard(f, onChange) {
     const list = itemsOf(await get(`${API}/analyses?file_id=${encodeURIComponent(f.id)}&limit=50`,
       'Loading the analyses'));
     if (!list.length) jobs.append(h('li', { class: 'muted' }, 'No analyses yet.'));
+    if (list.some((j) => j.status === 'succeeded' && analysesOf(j).some((a) => a === 'fingerprint' || a === 'duplicates')))
+      await dupLine(f, dup);
     for (const j of list)
       jobs.append(h('li', {}, h('a', { href: `#/analyses/${encodeURIComponent(j.id)}` }, jobNames(j)), ' ',
         stateBadge(j.status, j.progress), j.created_at ? h('small', { class: 'muted' }, ' ', fmtDate(j.created_at)) : null));
