@@ -62,7 +62,7 @@ async function dupLine(f, line) {
   line.dataset.duplicates = String(same.length);
   if (!same.length) return;
   line.hidden = false;
-  line.append('Same video as ', same.map((m, i) => [i ? ', ' : '',
+  line.append('Same video as ', ...same.flatMap((m, i) => [i ? ', ' : '',
     h('strong', { dataset: { fileId: m.file_id } }, m.name || `${m.file_id.slice(0, 12)}…`)]),
   ' (duplicate check)');
 }
