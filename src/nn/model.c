@@ -313,21 +313,110 @@ struct raw_node {
   int port; /* output k of a multi-output op: a node "name:k" made by the loader */
 };
 
+static atomic_int no_fuse;
+
+void vd__nn_fuse(int on) { atomic_store(&no_fuse, !on); }
+
+static int is_op(const struct vd__nn_node *n, const char *const *names, size_t count) {
+  if (!n->op || n->is_const)
+    return 0;
+  for (size_t k = 0; k < count; k++)
+    if (strcmp(n->opname, names[k]) == 0)
+      return 1;
+  return 0;
+}
+
+/* The value of a float constant holding one number, or 0 when `id` is not one. */
+static int const_scalar(const struct vd_nn_model *m, int id, float *v) {
+  const struct vd__nn_tensor *t = &m->val[id];
+  if (!m->nodes[id].is_const || t->dtype != VD__NN_F32 || !t->data || vd__nn_count(&t->s) != 1)
+    return 0;
+  *v = *(const float *)t->data;
+  return 1;
+}
+
+/* Node `id` becomes a view of value `src` (a no-op the planner skips). */
+static void make_view(struct vd_nn_model *m, int id, int src) {
+  struct vd__nn_node *n = &m->nodes[id];
+  n->op = vd__nn_op_find("Identity");
+  n->in[0] = src;
+  n->n_in = 1;
+}
+
+/* Of a binary node, the input that is not a float scalar constant, with the
+ * constant's value; -1 unless exactly one input is such a constant. */
+static int with_scalar(const struct vd_nn_model *m, const struct vd__nn_node *n, float *v) {
+  if (n->n_in != 2)
+    return -1;
+  int c0 = const_scalar(m, n->in[0], v), c1 = !c0 && const_scalar(m, n->in[1], v);
+  return c0 ? n->in[1] : c1 ? n->in[0] : -1;
+}
+
+static const char *const conv_ops[] = {"Conv2D", "_FusedConv2D", "DepthwiseConv2dNative",
+                                       "FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul"};
+#define N_CONV_OPS (sizeof(conv_ops) / sizeof(conv_ops[0]))
+
+/*
+ * Hard-swish as centernet (MobileNetV3) spells it: four element-wise passes
+ * after a convolution y,
+ *   s = Mul(y, 1/6); r = Relu6(Add(y, 3)); out = Mul(s, r)
+ * each reading and writing the whole tensor. When y feeds nothing else, the
+ * convolution applies it to each row block while it is in cache
+ * (VD__NN_ACT_HSWISH) and the four nodes become views of y. The constants
+ * are read from the graph, not assumed.
+ */
+static void fuse_hswish(struct vd_nn_model *m, const int *readers) {
+  static const char *const adds[] = {"Add", "AddV2"}, *const muls[] = {"Mul"},
+                           *const relu6[] = {"Relu6"};
+  for (size_t j = 0; j < m->n_nodes; j++) {
+    struct vd__nn_node *out = &m->nodes[j];
+    if (!is_op(out, muls, 1) || out->n_in != 2)
+      continue;
+    for (int side = 0; side < 2; side++) {
+      int s = out->in[side], r = out->in[1 - side];
+      float k, c;
+      if (!is_op(&m->nodes[r], relu6, 1) || !is_op(&m->nodes[s], muls, 1) || readers[r] != 1 ||
+          readers[s] != 1 || s == r)
+        continue;
+      int a = m->nodes[r].in[0];
+      if (!is_op(&m->nodes[a], adds, 2) || readers[a] != 1)
+        continue;
+      int y = with_scalar(m, &m->nodes[s], &k);
+      if (y < 0 || with_scalar(m, &m->nodes[a], &c) != y || readers[y] != 2)
+        continue;
+      struct vd__nn_node *p = &m->nodes[y];
+      if (!is_op(p, conv_ops, N_CONV_OPS) || p->a.act != VD__NN_ACT_NONE)
+        continue;
+      p->a.act = VD__NN_ACT_HSWISH;
+      p->a.alpha = k;
+      p->a.beta = c;
+      make_view(m, s, y);
+      make_view(m, a, y);
+      make_view(m, r, y);
+      make_view(m, (int)j, y);
+      break;
+    }
+  }
+}
+
 /*
  * Folds a Relu / Relu6 into the op that feeds it when nothing else reads that
  * op's output: one pass over memory instead of two. The activation node
- * becomes a view of its input.
+ * becomes a view of its input. Hard-swish first, as it holds a Relu6.
  */
 static void fuse_activations(struct vd_nn_model *m) {
   static const char *const producers[] = {"Add", "AddV2", "BiasAdd", "Sub", "Mul", "Conv2D",
                                           "_FusedConv2D", "DepthwiseConv2dNative",
                                           "FusedDepthwiseConv2dNative", "MatMul", "_FusedMatMul"};
+  if (atomic_load(&no_fuse))
+    return;
   int *readers = vd_xcalloc(m->n_nodes, sizeof(int));
   for (size_t j = 0; j < m->n_nodes; j++)
     for (int k = 0; k < m->nodes[j].n_in; k++)
       readers[m->nodes[j].in[k]]++;
   for (size_t i = 0; i < m->n_outputs; i++)
     readers[m->outputs[i]]++;
+  fuse_hswish(m, readers);
   const struct vd__nn_op *identity = vd__nn_op_find("Identity");
   for (size_t j = 0; j < m->n_nodes; j++) {
     struct vd__nn_node *r = &m->nodes[j];
@@ -338,7 +427,8 @@ static void fuse_activations(struct vd_nn_model *m) {
     if (!act)
       continue;
     struct vd__nn_node *p = &m->nodes[r->in[0]];
-    if (p->is_const || !p->op || p->a.act != VD__NN_ACT_NONE || readers[r->in[0]] != 1)
+    if (p->is_const || !p->op || p->op->alias || p->a.act != VD__NN_ACT_NONE ||
+        readers[r->in[0]] != 1)
       continue;
     for (size_t k = 0; k < sizeof(producers) / sizeof(producers[0]); k++)
       if (strcmp(p->opname, producers[k]) == 0) {

@@ -25,7 +25,9 @@ struct vd__nn_tensor {
 };
 
 enum vd__nn_pad { VD__NN_PAD_VALID, VD__NN_PAD_SAME, VD__NN_PAD_EXPLICIT };
-enum vd__nn_act { VD__NN_ACT_NONE, VD__NN_ACT_RELU, VD__NN_ACT_RELU6, VD__NN_ACT_LEAKY };
+/* HSWISH: (x * alpha) * relu6(x + beta), hard-swish as centernet writes it
+ * (alpha = 1/6, beta = 3), fused by the loader (model.c fuse_hswish). */
+enum vd__nn_act { VD__NN_ACT_NONE, VD__NN_ACT_RELU, VD__NN_ACT_RELU6, VD__NN_ACT_LEAKY, VD__NN_ACT_HSWISH };
 
 /* Parsed attributes; each op reads the fields it needs. */
 struct vd__nn_attr {
@@ -36,7 +38,8 @@ struct vd__nn_attr {
   int64_t epad[4];      /* EXPLICIT: top, bottom, left, right */
   int act;              /* fused activation, enum vd__nn_act */
   int code;             /* element-wise ops: which one (ops_elem.c) */
-  float alpha;          /* LeakyRelu slope */
+  float alpha;          /* LeakyRelu slope; HSWISH scale */
+  float beta;           /* HSWISH offset */
   int bias;             /* fused BiasAdd present */
   int keep_dims;        /* reductions */
   int trans_a, trans_b; /* MatMul */
@@ -138,9 +141,10 @@ const char *vd__nn_shape_str(const struct vd_nn_shape *s, char *buf, size_t len)
 /* Runs node `n` of a model on constant inputs at load time. */
 int vd__nn_fold(struct vd_nn_model *m, size_t id, struct vd_err *e);
 
-/* Plain sgemm: C[M,N] = A[M,K] * B[K,N] (ldb = N, or B^T when trans_b), row-major. */
+/* Plain sgemm: C[M,N] = A[M,K] * B[K,N] (ldb = N, or B^T when trans_b), row-major;
+ * accumulate: C += A * B instead. */
 void vd__nn_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                 int64_t ldb, int trans_b, float *C, int64_t ldc);
+                 int64_t ldb, int trans_b, int accumulate, float *C, int64_t ldc);
 
 /* Parses strides, dilations, padding, explicit_paddings, data_format (NHWC only). */
 int vd__nn_parse_window(struct vd__nn_node *n, json_t *attr, struct vd_err *e);
@@ -156,8 +160,12 @@ int vd__nn_window(const struct vd__nn_attr *a, int64_t h, int64_t w, int64_t kh,
  * GatherV2): negative counts from the end; 0 or an error naming the axis. */
 int vd__nn_const_axis(const struct vd__nn_tensor *t, int rank, int *ax, struct vd_err *e);
 
-/* Applies a fused activation in place to n floats. */
-void vd__nn_activate(float *restrict x, int64_t n, int act, float alpha);
+/* Applies a node's fused activation (a->act, with a->alpha, a->beta) in place to n floats. */
+void vd__nn_activate(float *restrict x, int64_t n, const struct vd__nn_attr *a);
+
+/* Tests: 0 makes models load without fusing activations into their
+ * producers, so a test can compare the fused graph with the plain one. */
+void vd__nn_fuse(int on);
 
 /* Tests: 1 makes the kernels use their portable versions only (no AVX2). */
 void vd__nn_portable_only(int on);

@@ -38,16 +38,17 @@ typedef float vf8 __attribute__((vector_size(32)));
 /* ---- shared helpers ---------------------------------------------------------- */
 
 void vd__nn_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                 int64_t ldb, int trans_b, float *C, int64_t ldc) {
+                 int64_t ldb, int trans_b, int accumulate, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0)
     return;
 #ifdef VD_HAVE_OPENBLAS
   cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-              (int)K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
+              (int)K, 1.0f, A, (int)lda, B, (int)ldb, accumulate ? 1.0f : 0.0f, C, (int)ldc);
 #else
   for (int64_t i = 0; i < M; i++) {
     float *c = C + i * ldc;
-    memset(c, 0, (size_t)N * sizeof(float));
+    if (!accumulate)
+      memset(c, 0, (size_t)N * sizeof(float));
     for (int64_t k = 0; k < K; k++) {
       float a = A[i * lda + k];
       if (trans_b)
@@ -61,8 +62,8 @@ void vd__nn_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
 #endif
 }
 
-void vd__nn_activate(float *restrict x, int64_t n, int act, float alpha) {
-  switch (act) {
+void vd__nn_activate(float *restrict x, int64_t n, const struct vd__nn_attr *a) {
+  switch (a->act) {
   case VD__NN_ACT_RELU:
     for (int64_t i = 0; i < n; i++)
       x[i] = x[i] > 0 ? x[i] : 0;
@@ -73,20 +74,55 @@ void vd__nn_activate(float *restrict x, int64_t n, int act, float alpha) {
     break;
   case VD__NN_ACT_LEAKY:
     for (int64_t i = 0; i < n; i++)
-      x[i] = x[i] > 0 ? x[i] : x[i] * alpha;
+      x[i] = x[i] > 0 ? x[i] : x[i] * a->alpha;
     break;
+  case VD__NN_ACT_HSWISH: {
+    /* The same float operations in the same order as the graph's Mul, Add,
+     * Relu6 and Mul, so the fused result is bit for bit the unfused one. */
+    float k = a->alpha, c = a->beta;
+    for (int64_t i = 0; i < n; i++) {
+      float s = x[i] * k, r = x[i] + c;
+      r = r > 0 ? (r < 6 ? r : 6) : 0;
+      x[i] = s * r;
+    }
+    break;
+  }
   default:
     break;
   }
 }
 
 /* Adds bias[c] to each of `rows` rows of `cols`, then the activation. */
-static void bias_act(float *o, int64_t rows, int64_t cols, const float *bias, int act, float alpha) {
+static void bias_act(float *o, int64_t rows, int64_t cols, const float *bias,
+                     const struct vd__nn_attr *a) {
   if (bias)
     for (int64_t r = 0; r < rows; r++)
       for (int64_t j = 0; j < cols; j++)
         o[r * cols + j] += bias[j];
-  vd__nn_activate(o, rows * cols, act, alpha);
+  vd__nn_activate(o, rows * cols, a);
+}
+
+/*
+ * O[M,N] = act(A[M,K] * W[K,N] + bias), a convolution's rows. In blocks of
+ * about 64 KiB of output: the activation then runs on a block still in
+ * cache, and the bias is written first so the GEMM adds onto it (beta = 1)
+ * instead of zeroing the output (OpenBLAS memsets C for beta = 0) and adding
+ * the bias in a pass of its own.
+ */
+static void gemm_bias_act(int64_t M, int64_t N, int64_t K, const float *A, const float *W,
+                          const float *bias, const struct vd__nn_attr *a, float *O) {
+  int64_t blk = 16384 / N;
+  if (blk < 16)
+    blk = 16;
+  for (int64_t r0 = 0; r0 < M; r0 += blk) {
+    int64_t m = M - r0 < blk ? M - r0 : blk;
+    float *o = O + r0 * N;
+    if (bias)
+      for (int64_t r = 0; r < m; r++)
+        memcpy(o + r * N, bias, (size_t)N * sizeof(float));
+    vd__nn_gemm(m, N, K, A + r0 * K, K, W, N, 0, bias != NULL, o, N);
+    vd__nn_activate(o, m * N, a);
+  }
 }
 
 int vd__nn_parse_window(struct vd__nn_node *n, json_t *attr, struct vd_err *e) {
@@ -281,8 +317,7 @@ static void conv_1x1_task(void *arg, int64_t b, int64_t e, int thread) {
   int64_t ci = j->in[0].s.dim[3], co = j->out->s.dim[3];
   const float *x = (const float *)j->in[0].data + b * ci;
   float *o = (float *)j->out->data + b * co;
-  vd__nn_gemm(e - b, co, ci, x, ci, j->in[1].data, co, 0, o, co);
-  bias_act(o, e - b, co, j->n->a.bias ? j->in[2].data : NULL, j->n->a.act, j->n->a.alpha);
+  gemm_bias_act(e - b, co, ci, x, j->in[1].data, j->n->a.bias ? j->in[2].data : NULL, &j->n->a, o);
 }
 
 static void conv_im2col_task(void *arg, int64_t b, int64_t e, int thread) {
@@ -313,8 +348,7 @@ static void conv_im2col_task(void *arg, int64_t b, int64_t e, int thread) {
       }
     int64_t m = (y1 - y0) * ow;
     float *o = (float *)j->out->data + ((img * oh + y0) * ow) * co;
-    vd__nn_gemm(m, co, K, col, K, j->in[1].data, co, 0, o, co);
-    bias_act(o, m, co, j->n->a.bias ? j->in[2].data : NULL, j->n->a.act, j->n->a.alpha);
+    gemm_bias_act(m, co, K, col, j->in[1].data, j->n->a.bias ? j->in[2].data : NULL, &j->n->a, o);
   }
 }
 
@@ -336,7 +370,7 @@ static void conv_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in
     int64_t rows = xs->dim[0] * j.g.oh * j.g.ow, co = fs->dim[3];
     if (rows > 0 && co > 0) {
       memset(out->data, 0, (size_t)(rows * co) * sizeof(float));
-      bias_act((float *)out->data, rows, co, n->a.bias ? in[2].data : NULL, n->a.act, n->a.alpha);
+      bias_act((float *)out->data, rows, co, n->a.bias ? in[2].data : NULL, &n->a);
     }
     return;
   }
@@ -374,7 +408,7 @@ struct dw_job {
   int sh = j->n->a.stride[0], sw = j->n->a.stride[1], dh = j->n->a.dil[0], dw = j->n->a.dil[1]; \
   const float *x = (const float *)j->in[0].data + img * H * W * C;                            \
   const float *w = j->in[1].data, *bias = j->n->a.bias ? j->in[2].data : NULL;                \
-  float *o = (float *)j->out->data + ((img * j->g.oh + oy) * j->g.ow) * C;                    \
+  float *const row = (float *)j->out->data + ((img * j->g.oh + oy) * j->g.ow) * C, *o = row;  \
   int64_t iy0 = oy * sh - j->g.pt, ky0 = 0, ky1 = kh;                                         \
   while (ky0 < kh && iy0 + ky0 * dh < 0)                                                      \
     ky0++;                                                                                    \
@@ -407,8 +441,8 @@ struct dw_job {
           acc += x[((iy0 + ky * dh) * W + ix0 + kx * dw) * C + c] * w[(ky * kw + kx) * C + c]; \
       o[c] = acc;                                                                             \
     }                                                                                         \
-    vd__nn_activate(o, C, j->n->a.act, j->n->a.alpha);                                        \
-  }
+  }                                                                                           \
+  vd__nn_activate(row, j->g.ow * C, &j->n->a); /* the row is in cache: one call, not one per pixel */
 
 static void dw_row_m1(const struct dw_job *j, int64_t img, int64_t oy) { DW_ROW_M1(vf4, 4) }
 
@@ -444,7 +478,7 @@ static void dw_row_any(const struct dw_job *j, int64_t img, int64_t oy) {
         }
         o[c * M + m] = acc;
       }
-    vd__nn_activate(o, C * M, j->n->a.act, j->n->a.alpha);
+    vd__nn_activate(o, C * M, &j->n->a);
   }
 }
 
@@ -507,8 +541,8 @@ static int mm_infer(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
 static void mm_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
                    struct vd__nn_tensor *out, struct vd__nn_exec *x) {
   int64_t M = in[0].s.dim[0], K = in[0].s.dim[1], N = out->s.dim[1];
-  vd__nn_gemm(M, N, K, in[0].data, K, in[1].data, in[1].s.dim[1], n->a.trans_b, out->data, N);
-  bias_act(out->data, M, N, n->a.bias ? in[2].data : NULL, n->a.act, n->a.alpha);
+  vd__nn_gemm(M, N, K, in[0].data, K, in[1].data, in[1].s.dim[1], n->a.trans_b, 0, out->data, N);
+  bias_act(out->data, M, N, n->a.bias ? in[2].data : NULL, &n->a);
 }
 
 const struct vd__nn_op vd__nn_ops_conv[] = {

@@ -130,7 +130,8 @@ static void bcast_plan(const struct vd_nn_shape *a, const struct vd_nn_shape *b,
 }
 
 struct bin_job {
-  int op, act; /* act: a Relu fused in by the loader */
+  int op;
+  const struct vd__nn_attr *attr; /* attr->act: a Relu fused in by the loader */
   int is_int;  /* int32 operands and output */
   struct bcast p;
   const void *a, *b;
@@ -279,7 +280,7 @@ static void bin_row(const struct bin_job *j, int64_t n, int64_t oa, int64_t sa, 
   }
   bin_inner(j->op, n, (const float *)j->a + oa, sa, (const float *)j->b + ob, sb,
             (float *)j->o + oo);
-  vd__nn_activate((float *)j->o + oo, n, j->act, 0);
+  vd__nn_activate((float *)j->o + oo, n, j->attr);
 }
 
 static void bin_task(void *arg, int64_t beg, int64_t end, int thread) {
@@ -318,7 +319,7 @@ static void flat_task(void *arg, int64_t beg, int64_t end, int thread) {
 static void bin_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in,
                     struct vd__nn_tensor *out, struct vd__nn_exec *x) {
   struct bin_job j = {.op = n->a.code,
-                      .act = n->a.act,
+                      .attr = &n->a,
                       .is_int = in[0].dtype == VD__NN_I32,
                       .a = in[0].data,
                       .b = in[1].data,
