@@ -200,8 +200,9 @@ function renderResults(box, job, file, t) {
     box.append(h('section', { class: 'panel', 'aria-labelledby': 'sc-h' }, h('h2', { id: 'sc-h' }, 'Scenes'),
       h('div', { class: 'table-wrap' }, table)));
   } else {
-    video = h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id) });
-    player = h('section', { class: 'panel player' }, h('h2', {}, 'Video'), video);
+    video = h('video', { id: 'player', controls: true, preload: 'metadata', src: fileContentUrl(job.file_id),
+      'aria-label': `Video: ${file.filename || job.file_id}` });
+    player = h('section', { class: 'panel player', 'aria-labelledby': 'pl-h' }, h('h2', { id: 'pl-h' }, 'Video'), video);
     box.append(player);
   }
   // Opened at a moment (a search hit: ?t=): the player starts there.

@@ -36,12 +36,15 @@ function rangeButton(video, label, x) {
   `${shortTime(x.start)}–${shortTime(x.end)}` + (x.max_count > 1 ? ` (${x.max_count})` : ''));
 }
 
-// One label's ranges placed along the video's length.
+// One label's ranges placed along the video's length. A picture for the
+// mouse: the range buttons beside it do the same, so the strip is left out
+// of the Tab order and of what a screen reader reads (each range was two
+// stops in a row).
 function strip(video, label, ranges, total) {
-  return h('div', { class: 'objects-strip', role: 'group', 'aria-label': `When ${label} is seen`,
+  return h('div', { class: 'objects-strip', 'aria-hidden': 'true',
     style: { position: 'relative', height: '0.9em', background: 'rgba(127,127,127,0.15)', margin: '0.2em 0' } },
   ranges.map((x) => h('button', { type: 'button', class: 'objects-range', title: `${label} ${shortTime(x.start)}–${shortTime(x.end)}`,
-    'aria-label': `${label} from ${shortTime(x.start)}`, onclick: () => seekTo(video, x.start),
+    tabindex: -1, onclick: () => seekTo(video, x.start),
     style: { position: 'absolute', top: 0, bottom: 0, padding: 0, border: 0, background: '#4c78a8',
       left: `${(100 * x.start) / total}%`, width: `max(2px, ${(100 * (x.end - x.start)) / total}%)` } })));
 }
