@@ -23,7 +23,7 @@ const job = process.env.VD_JOB;
 const out = process.env.VD_BROWSER_OUT || '/tmp';
 if (!base || !job) throw new Error('VD_BASE and VD_JOB must be set (run tests/integration/test_browser_page.sh)');
 
-const ROUTES = [['library', '#/'], ['analysis', `#/analyses/${job}`], ['search', '#/search?q=hello']];
+const ROUTES = [['library', '#/'], ['analysis', `#/analyses/${job}`], ['search', '#/search?q=page']];
 
 // What a screen reader would call the focused element: a simplified
 // accessible-name computation (aria-labelledby, aria-label, <label>,
