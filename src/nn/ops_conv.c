@@ -62,7 +62,8 @@ void vd__nn_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
 #endif
 }
 
-void vd__nn_activate(float *restrict x, int64_t n, const struct vd__nn_attr *a) {
+static inline __attribute__((always_inline)) void activate_body(float *restrict x, int64_t n,
+                                                                const struct vd__nn_attr *a) {
   switch (a->act) {
   case VD__NN_ACT_RELU:
     for (int64_t i = 0; i < n; i++)
@@ -90,6 +91,31 @@ void vd__nn_activate(float *restrict x, int64_t n, const struct vd__nn_attr *a) 
   default:
     break;
   }
+}
+
+#if defined(__x86_64__)
+/* The same loops 8 wide. No FMA: the hard-swish must round as the graph's
+ * separate Mul and Add do. */
+__attribute__((target("avx2"))) static void activate_avx2(float *restrict x, int64_t n,
+                                                          const struct vd__nn_attr *a) {
+  activate_body(x, n, a);
+}
+#endif
+
+static atomic_int portable_only;
+
+void vd__nn_portable_only(int on) { atomic_store(&portable_only, on); }
+
+void vd__nn_activate(float *restrict x, int64_t n, const struct vd__nn_attr *a) {
+  if (a->act == VD__NN_ACT_NONE)
+    return;
+#if defined(__x86_64__)
+  if (!atomic_load_explicit(&portable_only, memory_order_relaxed) && __builtin_cpu_supports("avx2")) {
+    activate_avx2(x, n, a);
+    return;
+  }
+#endif
+  activate_body(x, n, a);
 }
 
 /* Adds bias[c] to each of `rows` rows of `cols`, then the activation. */
@@ -383,9 +409,6 @@ static void conv_run(const struct vd__nn_node *n, const struct vd__nn_tensor *in
 
 /* ---- depthwise ----------------------------------------------------------------- */
 
-static atomic_int portable_only;
-
-void vd__nn_portable_only(int on) { atomic_store(&portable_only, on); }
 
 struct dw_job {
   const struct vd__nn_node *n;

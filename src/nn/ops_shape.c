@@ -346,8 +346,12 @@ static void reduce_run(const struct vd__nn_node *n, const struct vd__nn_tensor *
         q[i * is] = p[i] < q[i * is] ? p[i] : q[i * is];
       break;
     default:
-      for (int64_t i = 0; i < inner; i++)
-        q[i * is] += p[i];
+      if (is == 1) /* the innermost dim kept (a Mean over H and W): a loop GCC vectorizes */
+        for (int64_t i = 0; i < inner; i++)
+          q[i] += p[i];
+      else
+        for (int64_t i = 0; i < inner; i++)
+          q[i * is] += p[i];
       break;
     }
     for (int d = r - 2; d >= 0; d--) {
