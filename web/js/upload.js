@@ -29,6 +29,10 @@ export function chosenRequest() {
   return currentChoice ? currentChoice() : null;
 }
 
+
+// The registry's descriptions start in either case; the list reads as
+// sentences.
+const capitalised = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 function ext(name) {
   const i = name.lastIndexOf('.');
   return i > 0 ? name.slice(i + 1).toLowerCase() : '';
@@ -190,9 +194,10 @@ export async function renderUpload(root, { onStarted }) {
         h('label', { class: 'check' },
           h('input', { type: 'checkbox', name: 'analysis', value: t.name, checked: chosen.has(t.name) }),
           h('span', { class: 'name' }, t.name),
-          t.description ? h('span', { class: 'desc' }, ' — ', t.description) : null),
+          t.description ? h('span', { class: 'desc' }, h('span', { class: 'dash' }, ' — '), capitalised(t.description)) : null),
         names.length
-          ? h('details', { class: 'params' }, h('summary', {}, 'Options'),
+          ? h('details', { class: 'params' }, h('summary', {}, 'Options',
+            h('span', { class: 'visually-hidden' }, ` for ${t.name}`)),
             names.map((p) => paramInput(t.name, p, t.params[p])))
           : null));
     }
