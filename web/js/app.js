@@ -39,7 +39,8 @@ async function route() {
     await renderSearch(view, q);
   } else {
     document.title = 'vidan';
-    view.append(h('section', { class: 'panel search' }, searchBox()));
+    view.append(h('section', { class: 'panel search', 'aria-labelledby': 'find-h' },
+      h('h2', { id: 'find-h', class: 'visually-hidden' }, 'Search the library'), searchBox()));
     await renderUpload(view, {
       onStarted: (file, job) => {
         location.hash = job ? `#/analyses/${encodeURIComponent(job.id)}` : '#/';
