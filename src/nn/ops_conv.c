@@ -143,9 +143,14 @@ static void gemm_bias_act(int64_t M, int64_t N, int64_t K, const float *A, const
   for (int64_t r0 = 0; r0 < M; r0 += blk) {
     int64_t m = M - r0 < blk ? M - r0 : blk;
     float *o = O + r0 * N;
-    if (bias)
-      for (int64_t r = 0; r < m; r++)
-        memcpy(o + r * N, bias, (size_t)N * sizeof(float));
+    if (bias) { /* one row, then doubling copies: few calls when rows are short */
+      memcpy(o, bias, (size_t)N * sizeof(float));
+      for (int64_t r = 1; r < m;) {
+        int64_t c = r < m - r ? r : m - r;
+        memcpy(o + r * N, o, (size_t)(c * N) * sizeof(float));
+        r += c;
+      }
+    }
     vd__nn_gemm(m, N, K, A + r0 * K, K, W, N, 0, bias != NULL, o, N);
     vd__nn_activate(o, m * N, a);
   }
