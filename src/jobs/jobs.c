@@ -278,6 +278,21 @@ done:
     n_arts = 0;
     goto cleanup;
   }
+  /* The fingerprint and the search words go in before the row says
+   * succeeded: a client that sees "succeeded" (compat E's checker, a
+   * search right after) must find them. Both are keyed by what they
+   * describe, so a finish that then fails leaves nothing wrong: the same
+   * file has the same fingerprint, and a retaken job puts its words again.
+   * If this fails, or the process dies first, the next start's backfills
+   * do it. */
+  if (final == VD_JOB_SUCCEEDED) {
+    if (j->o.library)
+      keep_fingerprint(j, r, result);
+    struct vd_err serr = {0};
+    int sr = vd_search_index_job(j->o.store, r->id, result_txt, &serr);
+    if (sr < 0)
+      VD_WARN("jobs: %s is not searchable yet: %s", r->id, vd_err_msg(&serr, sr));
+  }
   fr = vd_store_job_finish(j->o.store, r->id, s->name, final, result_txt, msg, arts, n_arts,
                                now_wall(), &ferr);
   if (fr < 0) {
@@ -293,14 +308,6 @@ done:
     pthread_mutex_unlock(&j->mu);
     if (r->webhook && j->o.webhooks) /* the finish recorded its delivery */
       vd_webhooks_wake(j->o.webhooks);
-    if (final == VD_JOB_SUCCEEDED && j->o.library)
-      keep_fingerprint(j, r, result);
-    /* Searchable from now on; if this fails, the next start's backfill does it. */
-    struct vd_err serr = {0};
-    int sr = final == VD_JOB_SUCCEEDED ? vd_search_index_job(j->o.store, r->id, result_txt, &serr)
-                                       : 0;
-    if (sr < 0)
-      VD_WARN("jobs: %s is not searchable yet: %s", r->id, vd_err_msg(&serr, sr));
   }
 cleanup:
   pthread_mutex_lock(&j->mu);
