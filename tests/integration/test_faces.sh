@@ -72,7 +72,9 @@ EOF
 tos=$data/tos_clip01_640x360.mp4
 if [[ -f $tos ]] && command -v ffmpeg >/dev/null; then
   ffmpeg -v error -nostdin -i "$tos" -t 6 -c copy "$tmp/tos6.mp4" || { echo "FAIL: ffmpeg cut"; exit 1; }
-  timeout 120 "$VIDAN" analyze "$tmp/tos6.mp4" --analyses faces -o "$tmp/cap" --param faces.annotate=false \
+  cap_limit=120 # 6 s of film; ThreadSanitizer (VD_SANITIZED) runs it several times slower
+  [[ -n "${VD_SANITIZED:-}" ]] && cap_limit=480
+  timeout "$cap_limit" "$VIDAN" analyze "$tmp/tos6.mp4" --analyses faces -o "$tmp/cap" --param faces.annotate=false \
     --param faces.emotions=false --param faces.thumbnail_tracks=1 >"$tmp/cap.json" 2>/dev/null ||
     { echo "FAIL: vidan analyze (cap) exited $?"; exit 1; }
   python3 - "$tmp/cap.json" "$tmp/cap" <<'EOF' || exit 1
