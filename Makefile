@@ -1,16 +1,18 @@
 # vidan: the two commands people need.
 #   make run    install what is missing, build, start the main job
 #   make check  install what is missing, build, run every test
-#               (release -Werror build, ASan+UBSan build, fuzz smoke)
+#               (release -Werror build, ASan+UBSan build, TSan build,
+#               fuzz smoke)
 # Everything builds out of tree with CMake; this file only sequences steps.
 
 JOBS    ?= $(shell nproc)
 BUILD   ?= build
 ASAN    ?= build-asan
+TSAN    ?= build-tsan
 FUZZB   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps models build run check test asan-test fuzz fuzz-build clean bench sample
+.PHONY: all deps models build run check test asan-test tsan-test fuzz fuzz-build clean bench sample
 
 all: build
 
@@ -44,6 +46,22 @@ asan-test: $(ASAN)/CMakeCache.txt
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  VD_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
 
+# ThreadSanitizer: every unit test, and the integration tests whose threads
+# share state (HTTP connections, job workers and keeper, webhooks, the
+# threaded analysis runner, the duplicate index). The other integration
+# tests run one thread of vidan code and would only add minutes.
+# tests/tsan.supp holds races inside uninstrumented libraries only; see
+# docs/internals/sanitizers.md.
+TSAN_TESTS ?= ^unit/|^integration/test_(serve_api|serve_crash|serve_webhook|webhook_restart|dup_service|search|faces)$$
+
+$(TSAN)/CMakeCache.txt:
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVD_WERROR=ON -DVD_TSAN=ON >/dev/null
+
+tsan-test: $(TSAN)/CMakeCache.txt
+	cmake --build $(TSAN) -j $(JOBS)
+	cd $(TSAN) && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp" \
+	  VD_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+
 $(FUZZB)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZB) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVD_FUZZ=ON -DVD_TESTS=OFF >/dev/null
 
@@ -59,10 +77,11 @@ check: deps
 	scripts/models || echo "check: models unavailable; face tests will skip" >&2
 	$(MAKE) test
 	$(MAKE) asan-test
+	$(MAKE) tsan-test
 	$(MAKE) fuzz
 
 bench: build
 	bench/run-all
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZB)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZB)
