@@ -57,6 +57,9 @@ export function viewSwitch(video, originalUrl, { id, url, show, name }) {
 
 let uplotLoad = null;
 
+// Seconds between time ticks on a chart's x axis.
+const TIME_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+
 // uPlot is not part of the page: scripts/web-deps copies it into web/vendor/.
 // Resolves to the uPlot constructor, or null when it is not installed.
 export function loadUplot() {
@@ -136,7 +139,8 @@ export async function timeChart(video, host, { height, times, values, y, series,
   if (y.range) scales.y = { range: y.range };
   const chart = new uPlot({
     width: Math.max(280, host.clientWidth || 600), height, scales,
-    axes: [{ stroke: ink, grid, values: (u, v) => v.map(shortTime) }, yAxis],
+    // Steps a time label shows exactly (uPlot's own 0.25 s read 0:00.3, 0:00.8).
+    axes: [{ stroke: ink, grid, incrs: TIME_STEPS, values: (u, v) => v.map(shortTime) }, yAxis],
     series: [{ label: 'time', value: (u, v) => (v == null ? '' : fmtTimecode(v)) },
       ...series.map((s) => ({ width: 2, ...s, stroke: s.stroke || ink }))],
     cursor: { drag: { x: false, y: false } },
