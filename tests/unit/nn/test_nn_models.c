@@ -4,7 +4,8 @@
  *
  * - Always, when the models are present: each loads, plans, runs, gives
  *   finite outputs of the declared shapes, and a 2-thread context agrees
- *   with a 1-thread one; two contexts share one model.
+ *   with a 1-thread one; two contexts share one model; the model loaded
+ *   without fusion gives the same outputs.
  * - When VD_NN_REF names a folder written by tests/nn/ref.mjs (the TF.js CPU
  *   backend's outputs on fixed inputs), every output must match within 1e-4,
  *   relative to the output's largest magnitude (see rel_err). The
@@ -137,6 +138,14 @@ static double rel_err_ranked(const float *a, const float *b, int64_t n, int cols
   return worst / den;
 }
 
+/*
+ * Also: fusion (activations, hard-swish; docs/internals/nn.md) changes where
+ * an operation runs, never what it computes. A third context runs the model
+ * loaded without fusion (vd__nn_fuse(0)) and must give the same outputs. The
+ * hard-swish repeats the graph's float operations in order, so they agree to
+ * the last bit; the 1e-6 only allows for a compiler contracting a
+ * multiply-add. A wrong fused constant shows as 1e-1.
+ */
 static void test_models_run(void **state) {
   int any = 0;
   for (size_t k = 0; k < N_MODELS; k++) {
@@ -144,19 +153,30 @@ static void test_models_run(void **state) {
       continue;
     any = 1;
     struct vd_nn_model *m = load(models[k]);
-    struct vd_nn_ctx *c1 = NULL, *c2 = NULL;
+    vd__nn_fuse(0);
+    struct vd_nn_model *plain = load(models[k]);
+    vd__nn_fuse(1);
+    struct vd_nn_ctx *c1 = NULL, *c2 = NULL, *cp = NULL;
     struct vd_err err = {0};
     struct vd_nn_ctx_opts o1 = {.threads = 1}, o2 = {.threads = 2};
     assert_int_equal(vd_nn_ctx_new(&c1, m, &o1, &err), 0);
     assert_int_equal(vd_nn_ctx_new(&c2, m, &o2, &err), 0);
+    assert_int_equal(vd_nn_ctx_new(&cp, plain, &o1, &err), 0);
     vd_nn_model_free(m); /* the contexts keep it alive */
+    vd_nn_model_free(plain);
     struct vd_nn_shape s;
     float *x1 = vd_nn_ctx_input(c1, 0, &s), *x2 = vd_nn_ctx_input(c2, 0, NULL);
     int64_t n = vd_nn_shape_count(&s);
     fill(x1, n, 7);
+    /* Models take [0,1] or [0,255]: alternate, so both ranges reach the
+     * activations' clipping points. */
+    for (int64_t i = 0; i < n; i++)
+      x1[i] *= (k % 2) ? 255.0f : 1.0f;
     memcpy(x2, x1, (size_t)n * sizeof(float));
+    memcpy(vd_nn_ctx_input(cp, 0, NULL), x1, (size_t)n * sizeof(float));
     assert_int_equal(vd_nn_ctx_run(c1), 0);
     assert_int_equal(vd_nn_ctx_run(c2), 0);
+    assert_int_equal(vd_nn_ctx_run(cp), 0);
     size_t nout = vd_nn_model_n_outputs(m);
     assert_true(nout >= 1);
     for (size_t i = 0; i < nout; i++) {
@@ -170,61 +190,13 @@ static void test_models_run(void **state) {
       printf("%s output %zu (%s): %lld values, 2 threads vs 1: rel err %.2e\n", models[k], i,
              vd_nn_model_output_name(m, i), (long long)on, e);
       assert_true(e <= TOL);
+      double ef = rel_err(y1, vd_nn_ctx_output(cp, i, NULL), on, NULL);
+      printf("%s output %zu: fused vs plain rel err %.2e\n", models[k], i, ef);
+      assert_true(ef <= 1e-6);
     }
     vd_nn_ctx_free(c1);
     vd_nn_ctx_free(c2);
-  }
-  if (!any) {
-    printf("models not installed (run scripts/models); skipping\n");
-    skip();
-  }
-}
-
-/*
- * Fusion (activations, hard-swish) changes where an operation runs, never
- * what it computes: each model loaded with fusion and without it must give
- * the same outputs on the same input. The hard-swish is written to repeat the
- * graph's float operations in order, so they agree to the last bit; the
- * tolerance only allows for a compiler contracting a multiply-add.
- */
-static void test_models_fused_vs_plain(void **state) {
-  int any = 0;
-  for (size_t k = 0; k < N_MODELS; k++) {
-    if (!have_model(models[k]))
-      continue;
-    any = 1;
-    vd__nn_fuse(0);
-    struct vd_nn_model *plain = load(models[k]);
-    vd__nn_fuse(1);
-    struct vd_nn_model *fused = load(models[k]);
-    struct vd_nn_ctx *cp = NULL, *cf = NULL;
-    struct vd_err err = {0};
-    struct vd_nn_ctx_opts o = {.threads = 1};
-    assert_int_equal(vd_nn_ctx_new(&cp, plain, &o, &err), 0);
-    assert_int_equal(vd_nn_ctx_new(&cf, fused, &o, &err), 0);
-    struct vd_nn_shape s;
-    float *xp = vd_nn_ctx_input(cp, 0, &s), *xf = vd_nn_ctx_input(cf, 0, NULL);
-    int64_t n = vd_nn_shape_count(&s);
-    fill(xp, n, 11);
-    /* Images: the models expect [0,1] or [0,255]; both ranges reach the
-     * activations' clipping points. */
-    for (int64_t i = 0; i < n; i++)
-      xp[i] *= (k % 2) ? 255.0f : 1.0f;
-    memcpy(xf, xp, (size_t)n * sizeof(float));
-    assert_int_equal(vd_nn_ctx_run(cp), 0);
-    assert_int_equal(vd_nn_ctx_run(cf), 0);
-    for (size_t i = 0; i < vd_nn_model_n_outputs(plain); i++) {
-      struct vd_nn_shape os;
-      const float *yp = vd_nn_ctx_output(cp, i, &os), *yf = vd_nn_ctx_output(cf, i, NULL);
-      int64_t on = vd_nn_shape_count(&os);
-      double e = rel_err(yf, yp, on, NULL);
-      printf("%s output %zu: fused vs plain rel err %.2e\n", models[k], i, e);
-      assert_true(e <= 1e-6);
-    }
     vd_nn_ctx_free(cp);
-    vd_nn_ctx_free(cf);
-    vd_nn_model_free(plain);
-    vd_nn_model_free(fused);
   }
   if (!any) {
     printf("models not installed (run scripts/models); skipping\n");
@@ -345,7 +317,6 @@ static void test_models_vs_tfjs(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_models_run),
-      cmocka_unit_test(test_models_fused_vs_plain),
       cmocka_unit_test(test_models_vs_tfjs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
