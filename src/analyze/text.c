@@ -77,9 +77,9 @@ static const struct vd_param_def text_params[] = {
      "keep a line only when the sample before or after reads it too (alike text, overlapping "
      "box): drops texture read as letters, and text shown for a single sample"},
     {"max_ocr_seconds", VD_PARAM_NUM, "1", 0, 600, NULL,
-     "seconds OCR may spend on one frame; a frame that takes longer (fine texture cut into "
-     "would-be letters) keeps what was read by then and counts in timed_out_frames; 0 = no "
-     "limit"},
+     "CPU seconds OCR may spend on one frame (the OCR thread's time, so a busy machine does "
+     "not cut it short); a frame that takes longer (fine texture cut into would-be letters) "
+     "keeps what was read by then and counts in timed_out_frames; 0 = no limit"},
     {"merge_distance", VD_PARAM_NUM, "0.25", 0, 1, NULL,
      "edit distance (0..1, relative to the longer text) under which consecutive readings are "
      "one segment"},

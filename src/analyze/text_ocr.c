@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -53,7 +54,7 @@
 
 struct vd_textocr {
   TessBaseAPI *api;
-  ETEXT_DESC *monitor; /* carries the per-frame deadline */
+  ETEXT_DESC *monitor; /* carries the per-frame budget (over_budget) */
   int deadline_ms;
   float min_conf;
   int light;        /* also read the light-text mask */
@@ -256,6 +257,37 @@ static void omp_dynamic_here(void) {
     set_dynamic(1);
 }
 
+/*
+ * The per-frame budget counts the CPU time of the thread running OCR, not
+ * the wall clock: on a loaded machine (CI running two sanitizer tests at
+ * once, or a server busy with other jobs) a wall-clock deadline cut OCR
+ * short on plain captions, so results depended on the load. Tesseract
+ * checks its cancel function where it checks its own deadline, between
+ * words. With Debian's OpenMP teams the other team threads' time is not
+ * counted, so the budget is a little looser than on one thread; it exists
+ * to stop pathological texture, not to be exact.
+ */
+struct ocr_budget {
+  double cpu_end; /* thread CPU seconds at which OCR gives up */
+  int fired;      /* 1 once the budget cut OCR short */
+};
+
+static double thread_cpu(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return vd_now(); /* no thread clock: fall back to the wall clock */
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static bool over_budget(void *opaque, int words) {
+  (void)words;
+  struct ocr_budget *b = opaque;
+  if (thread_cpu() < b->cpu_end)
+    return false;
+  b->fired = 1;
+  return true;
+}
+
 /* One Tesseract pass over the picture: its lines into `out` (empty). */
 static int recognise(struct vd_textocr *o, const uint8_t *grey, int w, int h, int stride,
                      int deadline_ms, struct vd_text_sample *out, int *timed_out,
@@ -265,13 +297,15 @@ static int recognise(struct vd_textocr *o, const uint8_t *grey, int w, int h, in
   TessBaseAPISetImage(o->api, grey, w, h, 1, stride);
   TessBaseAPISetSourceResolution(o->api, 70);
   ETEXT_DESC *mon = NULL;
-  if (deadline_ms > 0) { /* the deadline counts from now */
+  struct ocr_budget budget = {0};
+  if (deadline_ms > 0) { /* the budget counts from now */
+    budget.cpu_end = thread_cpu() + deadline_ms / 1000.0;
     mon = o->monitor;
-    TessMonitorSetDeadlineMSecs(mon, deadline_ms);
+    TessMonitorSetCancelThis(mon, &budget);
+    TessMonitorSetCancelFunc(mon, over_budget);
   }
-  double t0 = vd_now();
   if (TessBaseAPIRecognize(o->api, mon) != 0) {
-    if (!mon || vd_now() - t0 < deadline_ms / 1000.0 * 0.9) {
+    if (!budget.fired) {
       TessBaseAPIClear(o->api);
       return vd_err_set(err, VD_ERR_INTERNAL, "text: Tesseract failed on a %dx%d frame", w, h);
     }
@@ -339,10 +373,10 @@ int vd_textocr_run(struct vd_textocr *o, const uint8_t *grey, int w, int h, int 
     omp_dynamic_here();
     o->omp_set = 1;
   }
-  double t0 = vd_now();
+  double t0 = thread_cpu();
   int rc = recognise(o, grey, w, h, stride, o->deadline_ms, out, timed_out, err);
-  /* the deadline is the frame's: the second pass gets what the first left */
-  int left = o->deadline_ms - (int)((vd_now() - t0) * 1000.0);
+  /* the budget is the frame's: the second pass gets what the first left */
+  int left = o->deadline_ms - (int)((thread_cpu() - t0) * 1000.0);
   if (o->deadline_ms > 0 && left < 50)
     *timed_out = 1;
   else if (rc == 0 && o->light) {
