@@ -137,6 +137,21 @@ try {
         check(order.every((t, i) => !i || heads.indexOf(order[i - 1]) < heads.indexOf(t)),
           `${where}: panels in order (${order.join(', ')})`, JSON.stringify(heads));
         check(heads[heads.length - 1] === 'Downloads', `${where}: downloads come last`);
+        if (width === 1280) {
+          // Storylines (run with every other analysis) has a view of its
+          // own: each scene of a storyline plays it.
+          check(heads.includes('Storylines') && (!heads.includes('Other results') ||
+            await page.locator('#other-results [data-analysis="storylines"]').count() === 0),
+          `${where}: storylines is drawn, not listed as data`, JSON.stringify(heads));
+          const b = page.locator('#storylines .storyline-scenes button').first();
+          const label = await b.getAttribute('aria-label');
+          const t = Number((/from (\d+):(\d+(?:\.\d+)?)/.exec(label) || []).slice(1).reduce((m, x) => m * 60 + Number(x), 0));
+          await page.$eval('#player', (v) => { v.pause(); v.currentTime = 1.5; });
+          await b.click();
+          await page.waitForFunction((w) => Math.abs(document.getElementById('player').currentTime - w) < 0.3, t,
+            { timeout: 10000 });
+          ok(`${where}: a storyline's scene button plays that scene (${label})`);
+        }
       }
     }
     await ctx.close();

@@ -8,6 +8,7 @@ import { FACE_ANALYSES, renderFaceViews } from './faces.js';
 import { MEDIA_ANALYSES, renderMediaViews } from './media.js';
 import { renderObjectViews } from './objects.js';
 import { renderDupViews } from './dup.js';
+import { renderStorylineViews } from './storylines.js';
 import { fileFacts, stateBadge } from './library.js';
 import { seekTo } from './player.js';
 import { clear, fmtBytes, fmtDuration, fmtEta, fmtTimecode, h, pct } from './util.js';
@@ -180,7 +181,8 @@ function renderProbe(p) {
 }
 
 // Analyses that have a view above; every other result is shown as data.
-const VIEWED = new Set(['probe', 'scenes', ...FACE_ANALYSES, ...MEDIA_ANALYSES, 'objects', 'duplicates']);
+const VIEWED = new Set(['probe', 'scenes', ...FACE_ANALYSES, ...MEDIA_ANALYSES, 'objects', 'duplicates',
+  'storylines']);
 
 function renderResults(box, job, file, t) {
   const { results, artifacts, warnings } = resultParts(job);
@@ -210,6 +212,8 @@ function renderResults(box, job, file, t) {
     if (video.readyState >= 1) seekTo(video, t);
     else video.addEventListener('loadedmetadata', () => seekTo(video, t), { once: true });
   }
+  // Storylines: the scenes grouped, each scene a button (js/storylines.js).
+  renderStorylineViews({ box, video, results, scenes });
   // Faces, emotions and people: a track under the timeline, the annotated
   // video, the emotion chart and the people gallery (js/faces.js).
   const total = Math.max(fileFacts(file).duration || 0, ...(scenes || []).map((s) => s.end_time || 0));
@@ -227,8 +231,7 @@ function renderResults(box, job, file, t) {
     box.append(h('section', { class: 'panel', 'aria-labelledby': 'mf-h' }, h('h2', { id: 'mf-h' }, 'Media facts'),
       renderProbe(probe),
       results.probe ? h('details', {}, h('summary', {}, 'All probe fields'), h('pre', {}, JSON.stringify(probe, null, 2))) : null));
-  // Analyses without a view of their own (storylines, fingerprint, new
-  // ones) show their data in one panel. Those drawn above are left out: a
+  // Analyses without a view of their own (fingerprint, new ones) show their data in one panel. Those drawn above are left out: a
   // second, raw copy of each under its bare name read as a list of empty
   // panels at the foot of the page.
   const other = Object.entries(results).filter(([name]) => !(VIEWED.has(name) && (name !== 'scenes' || scenes)) &&
