@@ -37,3 +37,26 @@ browser_ready() {
       browser_skip "npm ci in tests/browser failed: playwright-core $want could not be installed from the npm registry"
   fi
 }
+
+# browser_need_drawtext: sets $font to the bold DejaVu font that ffmpeg's
+# drawtext draws captions with; skips when either is missing.
+browser_need_drawtext() {
+  font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
+  [[ -r $font ]] || browser_skip "$font missing (fonts-dejavu-core)"
+  local filters
+  filters=$(ffmpeg -hide_banner -filters 2>/dev/null) # not piped: grep -q would cut ffmpeg short
+  grep -q ' drawtext ' <<<"$filters" || browser_skip "this ffmpeg has no drawtext"
+}
+
+# browser_run SCRIPT SECONDS [NAME=VALUE ...]: runs tests/browser/SCRIPT
+# against the server at $B (serve_lib.sh) with the given variables and the
+# screenshot folder, and ends the wrapper with its exit status.
+browser_run() {
+  local script=$1 limit=$2 out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
+  shift 2
+  mkdir -p "$out"
+  cd "$BROWSER_DIR" && env VD_BASE="$B" VD_BROWSER_OUT="$out" "$@" timeout "$limit" node "$script"
+  local rc=$?
+  ((rc == 0)) && echo "PASS"
+  exit $rc
+}

@@ -39,10 +39,4 @@ J_TALK=$JOB
   fail "the API does not see the hard case: $(head -c 600 "$TMP/body")"
 pass "the API: the copy is a duplicate, the other talk a hard case"
 
-out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
-mkdir -p "$out"
-cd "$BROWSER_DIR" && VD_BASE=$B VD_JOB_ORIG=$J_ORIG VD_JOB_COPY=$J_COPY VD_JOB_TALK=$J_TALK \
-  VD_BROWSER_OUT=$out timeout 120 node dup.test.mjs
-rc=$?
-((rc == 0)) && echo "PASS"
-exit $rc
+browser_run dup.test.mjs 120 VD_JOB_ORIG="$J_ORIG" VD_JOB_COPY="$J_COPY" VD_JOB_TALK="$J_TALK"

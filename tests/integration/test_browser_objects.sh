@@ -45,10 +45,4 @@ PY
 ) || fail "the objects result through the API: $(head -c 400 "$TMP/body")"
 pass "the API gives person in two ranges, the second from $start s, and objects.mp4"
 
-out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
-mkdir -p "$out"
-cd "$VD_SRC/tests/browser" && VD_BASE=$B VD_JOB=$job VD_RANGE_START=$start VD_BROWSER_OUT=$out \
-  timeout 120 node objects.test.mjs
-rc=$?
-((rc == 0)) && echo "PASS"
-exit $rc
+browser_run objects.test.mjs 120 VD_JOB="$job" VD_RANGE_START="$start"

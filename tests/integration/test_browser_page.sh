@@ -16,10 +16,7 @@
 source "$(dirname "$0")/serve_lib.sh"
 source "$(dirname "$0")/browser_lib.sh"
 browser_ready
-font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
-[[ -r $font ]] || skip "$font missing (fonts-dejavu-core)"
-filters=$(ffmpeg -hide_banner -filters 2>/dev/null) # not piped: grep -q would cut ffmpeg short
-grep -q ' drawtext ' <<<"$filters" || skip "this ffmpeg has no drawtext"
+browser_need_drawtext
 
 caption="drawtext=fontfile=$font:text='HELLO PAGE':fontsize=36:fontcolor=white:box=1:boxcolor=black:x=(w-tw)/2:y=h-th-20"
 grid=${VD_TESTDATA:-/nonexistent}/faces/grid_bbaf2n.mpg
@@ -78,10 +75,4 @@ ctype=$(curl -s -o "$TMP/body" -w '%{http_code} %{content_type}' "$B/api/v1/file
   fail "?placeholder=1 should answer a stand-in picture, got $ctype: $(head -c 200 "$TMP/body")"
 pass "?placeholder=1: the stand-in picture"
 
-out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
-mkdir -p "$out"
-cd "$BROWSER_DIR" && VD_BASE=$B VD_JOB=$J_ALL VD_DUP=$dup VD_BROWSER_OUT=$out \
-  timeout 180 node page.test.mjs
-rc=$?
-((rc == 0)) && echo "PASS"
-exit $rc
+browser_run page.test.mjs 180 VD_JOB="$J_ALL" VD_DUP="$dup"

@@ -13,10 +13,7 @@
 source "$(dirname "$0")/serve_lib.sh"
 source "$(dirname "$0")/browser_lib.sh"
 browser_ready
-font=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
-[[ -r $font ]] || skip "$font missing (fonts-dejavu-core)"
-filters=$(ffmpeg -hide_banner -filters 2>/dev/null) # not piped: grep -q would cut ffmpeg short
-grep -q ' drawtext ' <<<"$filters" || skip "this ffmpeg has no drawtext"
+browser_need_drawtext
 
 start_server --web "$VD_SRC/web"
 has_analysis text || skip "this vidan has no text analysis registered"
@@ -41,10 +38,4 @@ start=$(json "$TMP/body" '[h["start"] for h in j["hits"] if h["analysis"] == "te
   fail "the API does not find the caption: $(head -c 300 "$TMP/body")"
 pass "the API finds HELLO at $start s"
 
-out=${VD_BROWSER_OUT:-${VD_BUILD:-$TMP}/browser-shots}
-mkdir -p "$out"
-cd "$BROWSER_DIR" && VD_BASE=$B VD_JOB=$job VD_HIT_START=$start VD_BROWSER_OUT=$out \
-  timeout 120 node search.test.mjs
-rc=$?
-((rc == 0)) && echo "PASS"
-exit $rc
+browser_run search.test.mjs 120 VD_JOB="$job" VD_HIT_START="$start"
